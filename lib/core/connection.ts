@@ -1,0 +1,74 @@
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { RedisConnection } from './options.js';
+
+/** An ioredis client (standalone, sentinel or cluster). */
+export type RedisClient = Redis | Cluster;
+
+/** A client together with whether the library created it (and so must close it). */
+export interface OwnedClient {
+  client: RedisClient;
+  owned: boolean;
+}
+
+/** True for an ioredis Redis or Cluster instance. */
+export function isRedisInstance(value: unknown): value is RedisClient {
+  return value instanceof Redis || value instanceof Cluster;
+}
+
+/**
+ * Options we need on connections we create: no per-request retry limit (commands wait for a reconnect instead of
+ * failing mid-task) and RESP2 so script replies keep their classic shapes.
+ */
+const OWN_CONNECTION_DEFAULTS: RedisOptions = { maxRetriesPerRequest: null, protocol: 2 } as RedisOptions;
+
+/** Creates (or adopts) the command connection described by `connection`. */
+export function connect(connection: RedisConnection | undefined, name: string): OwnedClient {
+  const resolved = connection ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  if (isRedisInstance(resolved)) return { client: resolved, owned: false };
+  if (typeof resolved === 'string') {
+    return { client: new Redis(resolved, { ...OWN_CONNECTION_DEFAULTS, connectionName: name }), owned: true };
+  }
+  if ('cluster' in resolved && Array.isArray(resolved.cluster)) {
+    const options = resolved.options ?? {};
+    return {
+      client: new Cluster(resolved.cluster, {
+        ...options,
+        redisOptions: { ...OWN_CONNECTION_DEFAULTS, connectionName: name, ...options.redisOptions },
+      }),
+      owned: true,
+    };
+  }
+  return { client: new Redis({ ...OWN_CONNECTION_DEFAULTS, connectionName: name, ...(resolved as RedisOptions) }), owned: true };
+}
+
+/**
+ * A second connection for blocking commands and pub/sub, which must not share a socket with ordinary commands.
+ * Always owned by the library, even when the user passed the first one in.
+ */
+export function duplicate(client: RedisClient, name: string): RedisClient {
+  if (client instanceof Cluster) {
+    return client.duplicate(undefined, {
+      redisOptions: { ...client.options.redisOptions, ...OWN_CONNECTION_DEFAULTS, connectionName: name },
+    });
+  }
+  return client.duplicate({ ...OWN_CONNECTION_DEFAULTS, connectionName: name });
+}
+
+/** Closes a connection we own: QUIT when it is usable, else disconnect at once. */
+export async function closeClient(client: RedisClient): Promise<void> {
+  if (client.status === 'end') return;
+  if (client.status === 'ready') {
+    try {
+      await client.quit();
+      return;
+    } catch {
+      // fall through: the socket is already gone
+    }
+  }
+  client.disconnect();
+}
+
+/** True when the client talks to a Redis Cluster (keys of different queues may live on different nodes). */
+export function isCluster(client: RedisClient): client is Cluster {
+  return client instanceof Cluster;
+}

@@ -1,0 +1,154 @@
+/**
+ * Every error code the library uses. Codes are stable: match on `error.code`, not on messages.
+ */
+export type TaskqErrorCode =
+  | 'INVALID_OPTION'
+  | 'DUPLICATE_TASK'
+  | 'TASK_ID_CONFLICT'
+  | 'TASK_NOT_FOUND'
+  | 'TASK_TIMEOUT'
+  | 'TASK_FAILED'
+  | 'TASK_CANCELED'
+  | 'SKIP_RETRY'
+  | 'LEASE_LOST'
+  | 'NO_HANDLER'
+  | 'CORRUPT_TASK'
+  | 'DEADLINE_EXCEEDED'
+  | 'SHUTDOWN'
+  | 'CLOSED'
+  | 'INVALID_STATE'
+  | 'INVALID_CRONSPEC';
+
+/** Base class of every error the library throws; `code` tells them apart. */
+export class TaskqError extends Error {
+  /** A stable, machine-readable code. */
+  readonly code: TaskqErrorCode;
+
+  constructor(code: TaskqErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+    // Keeps `instanceof` working when the class is transpiled to an older target.
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+}
+
+/** An option or argument was invalid; `field` names it and the message says what is allowed. Nothing was written. */
+export class InvalidOptionError extends TaskqError {
+  /** The option or argument that was rejected, e.g. `maxRetry` or `payload`. */
+  readonly field: string;
+
+  constructor(field: string, message: string, options?: { cause?: unknown }) {
+    super('INVALID_OPTION', `invalid ${field}: ${message}`, options);
+    this.field = field;
+  }
+}
+
+/** A task with the same (queue, type, payload) holds the `unique` lock. */
+export class DuplicateTaskError extends TaskqError {
+  constructor(
+    readonly queue: string,
+    readonly type: string,
+  ) {
+    super('DUPLICATE_TASK', `a task of type "${type}" with the same payload is already held by the unique lock in queue "${queue}"`);
+  }
+}
+
+/** A task with the caller-chosen `taskId` already exists in the queue (in any state). */
+export class TaskIdConflictError extends TaskqError {
+  constructor(
+    readonly taskId: string,
+    readonly queue: string,
+  ) {
+    super('TASK_ID_CONFLICT', `a task with id "${taskId}" already exists in queue "${queue}"`);
+  }
+}
+
+/** No task with this id exists (or it no longer does: completed without retention, deleted). */
+export class TaskNotFoundError extends TaskqError {
+  constructor(
+    readonly taskId: string,
+    readonly queue?: string,
+  ) {
+    super('TASK_NOT_FOUND', `task "${taskId}" was not found${queue ? ` in queue "${queue}"` : ''}`);
+  }
+}
+
+/** A wait or an attempt ran out of time (per-attempt timeout, or `waitForResult`'s timeout). */
+export class TaskTimeoutError extends TaskqError {
+  constructor(message: string) {
+    super('TASK_TIMEOUT', message);
+  }
+}
+
+/** The task was archived: `lastError` is its last failure. Rejected by `waitForResult` and `send()`. */
+export class TaskFailedError extends TaskqError {
+  constructor(
+    readonly taskId: string,
+    readonly lastError: string,
+  ) {
+    super('TASK_FAILED', lastError);
+  }
+}
+
+/**
+ * Thrown by a handler: archive the task now, without further retries (Asynq's SkipRetry, BullMQ's
+ * UnrecoverableError).
+ */
+export class SkipRetryError extends TaskqError {
+  constructor(message = 'skip retry', options?: { cause?: unknown }) {
+    super('SKIP_RETRY', message, options);
+  }
+}
+
+/** The reason a task's AbortSignal fires when the task is canceled through `TaskClient.cancel`. */
+export class TaskCanceledError extends TaskqError {
+  constructor(taskId: string) {
+    super('TASK_CANCELED', `task "${taskId}" was canceled`);
+  }
+}
+
+/** The reason a task's AbortSignal fires when its lease was lost (another worker may run it now). */
+export class LeaseLostError extends TaskqError {
+  constructor(taskId: string) {
+    super('LEASE_LOST', `the lease of task "${taskId}" was lost; the task will run again elsewhere`);
+  }
+}
+
+/** The reason a task's AbortSignal fires when the worker shuts down before the task finished. */
+export class ShutdownError extends TaskqError {
+  constructor() {
+    super('SHUTDOWN', 'the worker is shutting down; the task goes back to the head of its queue');
+  }
+}
+
+/** An operation on a closed client, worker or inspector. */
+export class ClosedError extends TaskqError {
+  constructor(what: string) {
+    super('CLOSED', `${what} is closed`);
+  }
+}
+
+/** The task is not in a state that allows the operation (e.g. running an active task). */
+export class InvalidStateError extends TaskqError {
+  constructor(message: string) {
+    super('INVALID_STATE', message);
+  }
+}
+
+/** Turns anything thrown into an Error, keeping Errors as they are. */
+export function toError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  if (typeof thrown === 'string') return new Error(thrown);
+  if (thrown && typeof thrown === 'object' && 'message' in thrown && typeof thrown.message === 'string') {
+    const wrapped = new Error(thrown.message, { cause: thrown });
+    return wrapped;
+  }
+  let text: string;
+  try {
+    text = JSON.stringify(thrown) ?? String(thrown);
+  } catch {
+    text = String(thrown);
+  }
+  return new Error(`non-Error thrown: ${text}`, { cause: thrown });
+}

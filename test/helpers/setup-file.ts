@@ -1,0 +1,4 @@
+import 'reflect-metadata';
+import { inject } from 'vitest';
+
+process.env.REDIS_URL = inject('redisUrl');
