@@ -1,0 +1,48 @@
+--[[ enqueue: add a batch of tasks to one queue (immediate or scheduled, optionally unique or with a chosen id).
+KEYS[1] tasks (HASH)   KEYS[2] pending (LIST)   KEYS[3] scheduled (ZSET)   KEYS[4] wake (ZSET)
+KEYS[5] waiters (SET)   KEYS[6..] unique lock keys, referenced by index from ARGV
+ARGV[1] N, then 7 values per task: id, message, processAt ms (0 = now), checkId (1 = caller-chosen id),
+        uniqueKeyIndex (0 = none, else index into KEYS), uniqueTtl ms, awaited (1 = add to waiters, so a result
+        published the instant it finishes is not missed)
+Returns: N codes in order: 1 enqueued, 0 id conflict, -1 duplicate (unique lock held by another task)
+]]
+local n = tonumber(ARGV[1])
+local codes, fields, pending, scheduled, seen = {}, {}, {}, {}, {}
+local minDue = nil
+for i = 0, n - 1 do
+  local b = 2 + i * 7
+  local id = ARGV[b]
+  local at = tonumber(ARGV[b + 2])
+  local code = 1
+  if ARGV[b + 3] == '1' and (seen[id] or redis.call('HEXISTS', KEYS[1], id) == 1) then code = 0 end
+  local ui = tonumber(ARGV[b + 4])
+  if code == 1 and ui > 0 then
+    if not redis.call('SET', KEYS[ui], id, 'NX', 'PX', ARGV[b + 5]) then code = -1 end
+  end
+  if code == 1 then
+    seen[id] = true
+    if ARGV[b + 6] == '1' then redis.call('SADD', KEYS[5], id) end
+    fields[#fields + 1] = id
+    fields[#fields + 1] = ARGV[b + 1]
+    if at > 0 then
+      scheduled[#scheduled + 1] = at
+      scheduled[#scheduled + 1] = id
+      if minDue == nil or at < minDue then minDue = at end
+    else
+      pending[#pending + 1] = id
+    end
+  end
+  codes[i + 1] = code
+end
+if #fields > 0 then redis.call('HSET', KEYS[1], unpack(fields)) end
+if #pending > 0 then
+  -- Only a transition from empty needs a wake-up: workers keep draining a non-empty list on their own.
+  if redis.call('LPUSH', KEYS[2], unpack(pending)) == #pending then redis.call('ZADD', KEYS[4], 0, 'p') end
+end
+if #scheduled > 0 then
+  redis.call('ZADD', KEYS[3], unpack(scheduled))
+  local first = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+  -- A new earliest due time: wake a sleeping worker so its forwarder timer moves earlier.
+  if tonumber(first[2]) >= minDue then redis.call('ZADD', KEYS[4], 0, 'd') end
+end
+return codes

@@ -1,0 +1,46 @@
+--[[ recover: reclaim tasks of workers that died (expired lease, or active without a lease).
+Each task moves to pending (run again at once, retried + 1) or to the archive (no retries left).
+Fenced: an expired lease must still hold exactly the score the recoverer saw; an orphan must still be active
+without a lease. Anything else changed meanwhile and is left alone.
+KEYS[1] tasks   KEYS[2] lease   KEYS[3] active   KEYS[4] pending   KEYS[5] archived   KEYS[6] wake   KEYS[7] waiters
+KEYS[8] processed   KEYS[9] processed:<day>   KEYS[10] failed   KEYS[11] failed:<day>
+ARGV[1] now ms   ARGV[2] daily counter expire-at ms   ARGV[3] done channel   ARGV[4] N, then 5 values per task:
+        id, seen lease score ('' = orphan), new message, action ('pending' | 'archive'), last error
+Returns: number of tasks recovered
+]]
+local n = tonumber(ARGV[4])
+local count, toPending = 0, 0
+for i = 0, n - 1 do
+  local b = 5 + i * 5
+  local id = ARGV[b]
+  local s = redis.call('ZSCORE', KEYS[2], id)
+  local ok
+  if ARGV[b + 1] == '' then
+    ok = (not s) and redis.call('SISMEMBER', KEYS[3], id) == 1
+  else
+    ok = s and tonumber(s) == tonumber(ARGV[b + 1])
+  end
+  if ok then
+    count = count + 1
+    redis.call('ZREM', KEYS[2], id)
+    redis.call('SREM', KEYS[3], id)
+    redis.call('HSET', KEYS[1], id, ARGV[b + 2])
+    if ARGV[b + 3] == 'archive' then
+      redis.call('ZADD', KEYS[5], ARGV[1], id)
+      if redis.call('SREM', KEYS[7], id) == 1 then
+        redis.call('PUBLISH', ARGV[3], '[' .. cjson.encode(id) .. ',"archived",' .. cjson.encode(ARGV[b + 4]) .. ']')
+      end
+    else
+      redis.call('LPUSH', KEYS[4], id)
+      toPending = toPending + 1
+    end
+  end
+end
+if count > 0 then
+  redis.call('INCRBY', KEYS[8], count)
+  if redis.call('INCRBY', KEYS[9], count) == count then redis.call('PEXPIREAT', KEYS[9], ARGV[2]) end
+  redis.call('INCRBY', KEYS[10], count)
+  if redis.call('INCRBY', KEYS[11], count) == count then redis.call('PEXPIREAT', KEYS[11], ARGV[2]) end
+end
+if toPending > 0 then redis.call('ZADD', KEYS[6], 0, 'p') end
+return count

@@ -1,0 +1,121 @@
+--[[ scheduler-tick: the periodic entries of one queue. One script, three operations, all in the queue's slot.
+KEYS[1] cron entries (HASH id → definition JSON)   KEYS[2] cron state (HASH id → "rev:floor:prevFire:lastTaskId")
+KEYS[3] tasks (HASH)   KEYS[4] pending (LIST)   KEYS[5] scheduled (ZSET)   KEYS[6] wake (ZSET)
+ARGV[1] operation:
+ 'tick'   fire due ticks: compare-and-set on each entry's floor and enqueue, atomically, so of all the schedulers that
+          compute the same tick exactly one enqueues it.
+          ARGV[2] N, then 6 values per fire (fires of one entry in increasing time): entry id, revision the caller
+          computed from, fire ms, task id, task message, processAt ms (0 = pending now)
+          Returns N codes: 0 fired; -1 stale (entry removed, or revised since the caller read it: reload);
+          else the entry's floor (a scheduler already fired this tick or a later one: nothing done)
+ 'upsert' ARGV[2] id, ARGV[3] definition JSON, ARGV[4] now ms.
+          A new entry starts with floor = now (it fires strictly after registration). An update that changes the
+          spec or tz raises the floor to now, so the new schedule does not fire ticks from before the update.
+          Returns 0 unchanged (same JSON: nothing written), 1 created, 2 updated
+ 'remove' ARGV[2] id. Returns 1 removed, 0 absent
+]]
+local op = ARGV[1]
+
+local function parse_state(s)
+  if not s then return nil end
+  local rev, floor, prev, task = string.match(s, '^(%d+):(%d+):(%d+):(.*)$')
+  if not rev then return nil end
+  return { rev = rev, floor = floor, prev = prev, task = task }
+end
+
+if op == 'tick' then
+  local n = tonumber(ARGV[2])
+  local ids, seen = {}, {}
+  for i = 0, n - 1 do
+    local id = ARGV[3 + i * 6]
+    if not seen[id] then
+      seen[id] = true
+      ids[#ids + 1] = id
+    end
+  end
+  local raw = redis.call('HMGET', KEYS[2], unpack(ids))
+  local states = {}
+  for i, id in ipairs(ids) do states[id] = parse_state(raw[i]) end
+  local codes, taskFields, stateFields, pending, scheduled = {}, {}, {}, {}, {}
+  local minDue = nil
+  local changed = {}
+  for i = 0, n - 1 do
+    local b = 3 + i * 6
+    local id, rev, fire = ARGV[b], ARGV[b + 1], ARGV[b + 2]
+    local st = states[id]
+    local code
+    if st == nil or st.rev ~= rev then
+      code = -1
+    elseif tonumber(st.floor) >= tonumber(fire) then
+      code = tonumber(st.floor)
+    else
+      code = 0
+      local taskId = ARGV[b + 3]
+      st.floor, st.prev, st.task = fire, fire, taskId
+      changed[id] = true
+      taskFields[#taskFields + 1] = taskId
+      taskFields[#taskFields + 1] = ARGV[b + 4]
+      local at = tonumber(ARGV[b + 5])
+      if at > 0 then
+        scheduled[#scheduled + 1] = at
+        scheduled[#scheduled + 1] = taskId
+        if minDue == nil or at < minDue then minDue = at end
+      else
+        pending[#pending + 1] = taskId
+      end
+    end
+    codes[i + 1] = code
+  end
+  for _, id in ipairs(ids) do
+    if changed[id] then
+      local st = states[id]
+      stateFields[#stateFields + 1] = id
+      stateFields[#stateFields + 1] = st.rev .. ':' .. st.floor .. ':' .. st.prev .. ':' .. st.task
+    end
+  end
+  if #stateFields > 0 then
+    redis.call('HSET', KEYS[2], unpack(stateFields))
+    redis.call('HSET', KEYS[3], unpack(taskFields))
+  end
+  if #pending > 0 then
+    -- Only a transition from empty needs a wake-up: workers keep draining a non-empty list on their own.
+    if redis.call('LPUSH', KEYS[4], unpack(pending)) == #pending then redis.call('ZADD', KEYS[6], 0, 'p') end
+  end
+  if #scheduled > 0 then
+    redis.call('ZADD', KEYS[5], unpack(scheduled))
+    local first = redis.call('ZRANGE', KEYS[5], 0, 0, 'WITHSCORES')
+    -- A new earliest due time: wake a sleeping worker so its forwarder timer moves earlier.
+    if tonumber(first[2]) >= minDue then redis.call('ZADD', KEYS[6], 0, 'd') end
+  end
+  return codes
+end
+
+if op == 'upsert' then
+  local id, def, now = ARGV[2], ARGV[3], ARGV[4]
+  local old = redis.call('HGET', KEYS[1], id)
+  local st = parse_state(redis.call('HGET', KEYS[2], id))
+  if old == def and st ~= nil then return 0 end
+  local code = 2
+  if old == false or st == nil then
+    code = 1
+    st = { rev = '0', floor = now, prev = '0', task = '' }
+  else
+    local okOld, o = pcall(cjson.decode, old)
+    local n = cjson.decode(def)
+    if not okOld or type(o) ~= 'table' or o.spec ~= n.spec or o.tz ~= n.tz then
+      if tonumber(st.floor) < tonumber(now) then st.floor = now end
+    end
+  end
+  redis.call('HSET', KEYS[1], id, def)
+  redis.call('HSET', KEYS[2], id, (tonumber(st.rev) + 1) .. ':' .. st.floor .. ':' .. st.prev .. ':' .. st.task)
+  return code
+end
+
+if op == 'remove' then
+  local id = ARGV[2]
+  local removed = redis.call('HDEL', KEYS[1], id)
+  redis.call('HDEL', KEYS[2], id)
+  return removed
+end
+
+return redis.error_reply('scheduler-tick: unknown operation ' .. tostring(op))

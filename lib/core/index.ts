@@ -1,0 +1,10 @@
+export { TaskClient, type WaitOptions } from './client.js';
+export { TaskWorker, DEFAULT_START_TIMEOUT_MS, type WorkerInternals } from './worker.js';
+export type { WorkerEvents } from './processor.js';
+export * from './errors.js';
+export * from './options.js';
+export type { Duration } from './duration.js';
+export { parseDuration } from './duration.js';
+export type { Task, TaskInfo, TaskState, TaskHandlerFn } from './task.js';
+export { TASK_STATES } from './task.js';
+export { systemClock, SimulatedClock, type Clock } from './clock.js';

@@ -1,0 +1,423 @@
+import { EventEmitter } from 'node:events';
+import { Acker } from './acker.js';
+import { CorruptMessageError, decodeMessage, encodeMessage, type TaskMessage } from './broker/codec.js';
+import type { ClaimedTask, RedisBroker } from './broker/redis-broker.js';
+import type { Clock } from './clock.js';
+import { parseDuration } from './duration.js';
+import {
+  LeaseLostError,
+  ShutdownError,
+  SkipRetryError,
+  TaskCanceledError,
+  TaskqError,
+  TaskTimeoutError,
+  toError,
+} from './errors.js';
+import type { ResolvedWorkerOptions, PayloadCodec } from './options.js';
+import type { Task, TaskHandlerFn } from './task.js';
+import type { Waker } from './waker.js';
+
+/** Worker events and their arguments. */
+export interface WorkerEvents {
+  active: [task: Task];
+  completed: [task: Task, result: unknown];
+  failed: [task: Task, error: Error, willRetry: boolean];
+  archived: [task: Task, error: Error];
+  error: [error: Error];
+  status: [status: 'connected' | 'reconnecting' | 'disconnected'];
+}
+
+/** A task running in this process. */
+interface Run {
+  readonly id: string;
+  readonly queue: string;
+  readonly message: TaskMessage;
+  leaseScore: string;
+  readonly task: Task;
+  readonly controller: AbortController;
+  timer?: NodeJS.Timeout;
+  settled: boolean;
+  /** The lease is gone: write nothing for this run. */
+  lost: boolean;
+}
+
+const IDLE_WAIT_MS = 30_000;
+const ERROR_BACKOFF_MAX_MS = 2_000;
+const CORRUPT_TYPE = '(corrupt)';
+
+/**
+ * The fetch loop and the handler runs: claims as many tasks as there are free slots (one script call per queue),
+ * runs them, and hands outcomes to the batching {@link Acker}. Idle, it blocks on the {@link Waker}.
+ */
+export class Processor {
+  /** Running tasks by queue, then id. */
+  readonly runs = new Map<string, Map<string, Run>>();
+  private running = 0;
+  private fetching = false;
+  private loopDone?: Promise<void>;
+  private slotWaiter?: () => void;
+  private drainedWaiter?: () => void;
+  private readonly acker: Acker;
+  private readonly leaseTag: number;
+
+  constructor(
+    private readonly broker: RedisBroker,
+    private readonly options: ResolvedWorkerOptions,
+    private readonly handlers: Map<string, TaskHandlerFn>,
+    private readonly codec: PayloadCodec,
+    private readonly clock: Clock,
+    private readonly waker: Waker,
+    private readonly events: EventEmitter,
+    private readonly noteRetryAt: (queue: string, at: number) => void,
+  ) {
+    // A per-worker fraction in the lease score: two workers never write the same score, so a finalize write can be
+    // fenced on exact equality.
+    this.leaseTag = (1 + Math.floor(Math.random() * 1023)) / 1024;
+    this.acker = new Acker(
+      broker,
+      clock,
+      (queue, ids) => this.emitError(new Error(`lease lost before acknowledging ${ids.length} task(s) of queue "${queue}"; they will run again`)),
+      (err) => this.emitError(err),
+      options.leaseMs,
+    );
+  }
+
+  /** A lease score expiring `leaseMs` from now, tagged with this worker. */
+  leaseScore(): string {
+    return String(this.clock.now() + this.options.leaseMs + this.leaseTag);
+  }
+
+  /** How many tasks run now. */
+  get size(): number {
+    return this.running;
+  }
+
+  /** Starts the fetch loop. */
+  start(): void {
+    this.fetching = true;
+    this.loopDone = this.loop();
+  }
+
+  /** Stops claiming new tasks (running ones go on). */
+  async stopFetching(): Promise<void> {
+    this.fetching = false;
+    this.slotWaiter?.();
+    await this.loopDone;
+  }
+
+  /** Resolves when no task runs, or after `timeoutMs`. */
+  async waitForIdle(timeoutMs: number): Promise<void> {
+    if (this.running === 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.drainedWaiter = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** Aborts every running task and gives it back to the head of its queue; then flushes acknowledgements. */
+  async requeueRemaining(): Promise<void> {
+    const byQueue: [string, Run[]][] = [];
+    for (const [queue, runs] of this.runs) {
+      const list = [...runs.values()].filter((r) => !r.settled);
+      if (list.length > 0) byQueue.push([queue, list]);
+    }
+    for (const [, list] of byQueue) for (const run of list) this.settle(run, () => run.controller.abort(new ShutdownError()));
+    await this.acker.drain();
+    await Promise.all(
+      byQueue.map(async ([queue, list]) => {
+        try {
+          await this.broker.requeue(queue, list.map((r) => ({ id: r.id, leaseScore: r.leaseScore })));
+        } catch (err) {
+          this.emitError(toError(err));
+        }
+      }),
+    );
+  }
+
+  /** Flushes and waits for outstanding acknowledgements. */
+  drainAcks(): Promise<void> {
+    return this.acker.drain();
+  }
+
+  /** Aborts the runs whose lease was lost (reported by the heartbeat); nothing is written for them. */
+  loseLeases(queue: string, ids: string[]): void {
+    const runs = this.runs.get(queue);
+    if (!runs) return;
+    for (const id of ids) {
+      const run = runs.get(id);
+      if (run && !run.settled) {
+        run.lost = true;
+        this.settle(run, () => run.controller.abort(new LeaseLostError(id)));
+      }
+    }
+  }
+
+  /** Cancels a running task: its signal fires and it is archived. True when it ran here. */
+  cancel(queue: string, id: string): boolean {
+    const run = this.runs.get(queue)?.get(id);
+    if (!run || run.settled) return false;
+    const reason = new TaskCanceledError(id);
+    run.controller.abort(reason);
+    this.fail(run, reason);
+    return true;
+  }
+
+  private async loop(): Promise<void> {
+    let backoff = 0;
+    while (this.fetching) {
+      const free = this.options.concurrency - this.running;
+      if (free <= 0) {
+        await new Promise<void>((resolve) => (this.slotWaiter = resolve));
+        this.slotWaiter = undefined;
+        // Let completions of this turn free more slots so one fetch claims them together.
+        await new Promise((r) => setImmediate(r));
+        continue;
+      }
+      try {
+        const claimed = await this.fetch(free);
+        backoff = 0;
+        if (claimed < free && this.fetching) await this.waker.wait(IDLE_WAIT_MS);
+      } catch (err) {
+        if (!this.fetching) break;
+        this.emitError(toError(err));
+        backoff = Math.min(ERROR_BACKOFF_MAX_MS, backoff === 0 ? 50 : backoff * 2);
+        await new Promise((r) => setTimeout(r, backoff));
+      }
+    }
+  }
+
+  /** Claims up to `free` tasks across the queues in weighted (or strict) order; returns how many. */
+  private async fetch(free: number): Promise<number> {
+    let claimed = 0;
+    for (const queue of this.queueOrder()) {
+      const leaseScore = this.leaseScore();
+      const tasks = await this.broker.dequeue(queue, free - claimed, leaseScore);
+      claimed += tasks.length;
+      for (const t of tasks) this.begin(queue, t, leaseScore);
+      if (claimed >= free || !this.fetching) break;
+    }
+    return claimed;
+  }
+
+  private queueOrder(): string[] {
+    const queues = this.options.queues;
+    if (queues.length === 1) return [queues[0].name];
+    if (this.options.strictPriority) return [...queues].sort((a, b) => b.weight - a.weight).map((q) => q.name);
+    // Weighted random order without replacement: the first queue is chosen with probability weight / total.
+    const rest = [...queues];
+    const order: string[] = [];
+    while (rest.length > 0) {
+      let total = 0;
+      for (const q of rest) total += q.weight;
+      let pick = Math.random() * total;
+      let index = 0;
+      while (pick >= rest[index].weight) {
+        pick -= rest[index].weight;
+        index++;
+      }
+      order.push(rest[index].name);
+      rest.splice(index, 1);
+    }
+    return order;
+  }
+
+  private begin(queue: string, claimed: ClaimedTask, leaseScore: string): void {
+    if (claimed.message === '') {
+      this.emitError(new Error(`dropped id "${claimed.id}" of queue "${queue}": it has no task record`));
+      return;
+    }
+    let message: TaskMessage;
+    try {
+      message = decodeMessage(claimed.message);
+    } catch (err) {
+      const error = err instanceof CorruptMessageError ? err : new CorruptMessageError(String(err));
+      this.archiveCorrupt(queue, claimed, leaseScore, error);
+      return;
+    }
+    const controller = new AbortController();
+    let payload: unknown;
+    try {
+      payload = this.codec.decode(message.payload);
+    } catch (err) {
+      this.archiveCorrupt(queue, claimed, leaseScore, new CorruptMessageError(`payload cannot be decoded (${toError(err).message})`));
+      return;
+    }
+    const task: Task = {
+      id: claimed.id,
+      type: message.type,
+      queue,
+      payload,
+      headers: message.headers,
+      retried: message.retried,
+      maxRetry: message.maxRetry,
+      deadline: message.deadlineMs === undefined ? undefined : new Date(message.deadlineMs),
+      signal: controller.signal,
+    };
+    const run: Run = { id: claimed.id, queue, message, leaseScore, task, controller, settled: false, lost: false };
+    let runs = this.runs.get(queue);
+    if (!runs) {
+      runs = new Map();
+      this.runs.set(queue, runs);
+    }
+    runs.set(run.id, run);
+    this.running++;
+    this.execute(run);
+  }
+
+  private execute(run: Run): void {
+    const now = this.clock.now();
+    const { message } = run;
+    let limit = message.timeoutMs;
+    let reasonOnLimit = (): Error => new TaskTimeoutError(`task "${run.id}" timed out after ${message.timeoutMs} ms`);
+    if (message.deadlineMs !== undefined && message.deadlineMs - now < limit) {
+      limit = message.deadlineMs - now;
+      reasonOnLimit = () => new TaskqError('DEADLINE_EXCEEDED', `task "${run.id}" passed its deadline ${new Date(message.deadlineMs ?? 0).toISOString()}`);
+    }
+    if (limit <= 0) {
+      const reason = reasonOnLimit();
+      run.controller.abort(reason);
+      this.fail(run, reason);
+      return;
+    }
+    run.timer = setTimeout(() => {
+      const reason = reasonOnLimit();
+      run.controller.abort(reason);
+      this.fail(run, reason);
+    }, limit);
+    const handler = this.handlers.get(message.type);
+    if (!handler) {
+      this.fail(run, new TaskqError('NO_HANDLER', `no handler for task type "${message.type}"`));
+      return;
+    }
+    this.events.emit('active', run.task);
+    let result: unknown;
+    try {
+      result = handler(run.task);
+    } catch (err) {
+      this.fail(run, toError(err));
+      return;
+    }
+    if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+      (result as PromiseLike<unknown>).then(
+        (value) => this.succeed(run, value),
+        (err: unknown) => this.fail(run, toError(err)),
+      );
+    } else {
+      this.succeed(run, result);
+    }
+  }
+
+  /** Marks a run finished exactly once and frees its slot; `andThen` runs only for the first settle. */
+  private settle(run: Run, andThen: () => void): boolean {
+    if (run.settled) return false;
+    run.settled = true;
+    if (run.timer) clearTimeout(run.timer);
+    this.runs.get(run.queue)?.delete(run.id);
+    this.running--;
+    andThen();
+    this.slotWaiter?.();
+    if (this.running === 0) this.drainedWaiter?.();
+    return true;
+  }
+
+  private succeed(run: Run, result: unknown): void {
+    this.settle(run, () => {
+      if (run.lost) return;
+      const { message } = run;
+      let resultJson = '';
+      if (result !== undefined) {
+        try {
+          resultJson = JSON.stringify(result) ?? '';
+        } catch (err) {
+          this.emitError(new Error(`the result of task "${run.id}" is not JSON-serializable and was dropped: ${toError(err).message}`));
+        }
+      }
+      let stored = '';
+      let retainUntilMs = 0;
+      if (message.retentionMs > 0) {
+        const now = this.clock.now();
+        retainUntilMs = now + message.retentionMs;
+        stored = encodeMessage({ ...message, completedAt: now, result: resultJson === '' ? undefined : JSON.parse(resultJson) });
+      }
+      this.acker.complete(run.queue, run, {
+        id: run.id,
+        retainUntilMs,
+        message: stored,
+        uniqueKey: message.uniqueDigest ? this.broker.keys(run.queue).unique(message.type, message.uniqueDigest) : undefined,
+        resultJson,
+      });
+      this.events.emit('completed', run.task, result);
+    });
+  }
+
+  private fail(run: Run, error: Error): void {
+    this.settle(run, () => {
+      if (run.lost) return;
+      const { message, task } = run;
+      const now = this.clock.now();
+      const lastError = error.message || error.name || 'failed';
+      const failed: TaskMessage = { ...message, lastError, lastFailedAt: now };
+      const skip =
+        error instanceof SkipRetryError || error instanceof TaskCanceledError || (error instanceof TaskqError && error.code === 'SKIP_RETRY');
+      let countsAsFailure = true;
+      if (!skip) {
+        try {
+          countsAsFailure = this.options.isFailure(error);
+        } catch (err) {
+          this.emitError(toError(err));
+        }
+      }
+      const retried = countsAsFailure ? message.retried + 1 : message.retried;
+      let retryAt = 0;
+      let archive = skip || (countsAsFailure && message.retried >= message.maxRetry);
+      if (!archive) {
+        try {
+          retryAt = now + parseDuration(this.options.retryDelay(message.retried, error, task), 'retryDelay');
+        } catch (err) {
+          this.emitError(toError(err));
+          retryAt = now + 1000;
+        }
+        // A retry that could only start after the deadline cannot succeed.
+        if (message.deadlineMs !== undefined && retryAt >= message.deadlineMs) archive = true;
+      }
+      if (archive) {
+        this.acker.archive(run.queue, run, { id: run.id, message: encodeMessage(failed), lastError });
+        this.events.emit('archived', task, error);
+      } else {
+        this.acker.retry(run.queue, run, {
+          id: run.id,
+          message: encodeMessage({ ...failed, retried, readyAt: retryAt }),
+          retryAtMs: retryAt,
+          countsAsFailure,
+        });
+        this.noteRetryAt(run.queue, retryAt);
+      }
+      if (this.events.listenerCount('failed') > 0) this.events.emit('failed', task, error, !archive);
+    });
+  }
+
+  private archiveCorrupt(queue: string, claimed: ClaimedTask, leaseScore: string, error: CorruptMessageError): void {
+    const now = this.clock.now();
+    const message = encodeMessage({
+      type: CORRUPT_TYPE,
+      payload: claimed.message,
+      readyAt: now,
+      maxRetry: 0,
+      retried: 0,
+      timeoutMs: 0,
+      retentionMs: 0,
+      headers: {},
+      lastError: error.message,
+      lastFailedAt: now,
+    });
+    this.acker.archive(queue, { id: claimed.id, leaseScore }, { id: claimed.id, message, lastError: error.message });
+    this.emitError(new Error(`archived task "${claimed.id}" of queue "${queue}": ${error.message}`));
+  }
+
+  private emitError(err: Error): void {
+    if (this.events.listenerCount('error') > 0) this.events.emit('error', err);
+  }
+}

@@ -1,0 +1,48 @@
+import { CorruptMessageError, decodeMessage, type TaskMessage } from './broker/codec.js';
+import type { StoredTask } from './broker/redis-broker.js';
+import type { PayloadCodec } from './options.js';
+import type { TaskInfo } from './task.js';
+
+/** The default codec: payloads are stored as they are (JSON). */
+export const JSON_CODEC: PayloadCodec = { encode: (p) => p, decode: (e) => e };
+
+/** Builds the public {@link TaskInfo} of a stored task. A corrupt message yields a TaskInfo saying so. */
+export function toTaskInfo(queue: string, id: string, stored: StoredTask, codec: PayloadCodec): TaskInfo {
+  let message: TaskMessage;
+  try {
+    message = decodeMessage(stored.message);
+  } catch (err) {
+    if (!(err instanceof CorruptMessageError)) throw err;
+    return { id, queue, type: '', payload: stored.message, state: stored.state, maxRetry: 0, retried: 0, lastError: err.message, headers: {} };
+  }
+  return messageToTaskInfo(queue, id, message, stored.state, stored.score, codec);
+}
+
+/** Builds a {@link TaskInfo} from a decoded message. */
+export function messageToTaskInfo(
+  queue: string,
+  id: string,
+  m: TaskMessage,
+  state: TaskInfo['state'],
+  score: number | undefined,
+  codec: PayloadCodec,
+): TaskInfo {
+  const info: TaskInfo = {
+    id,
+    queue,
+    type: m.type,
+    payload: codec.decode(m.payload),
+    state,
+    maxRetry: m.maxRetry,
+    retried: m.retried,
+    timeout: m.timeoutMs,
+    headers: m.headers,
+  };
+  if (m.lastError !== undefined) info.lastError = m.lastError;
+  if (m.lastFailedAt !== undefined) info.lastFailedAt = new Date(m.lastFailedAt);
+  if (m.deadlineMs !== undefined) info.deadline = new Date(m.deadlineMs);
+  if ((state === 'scheduled' || state === 'retry') && score !== undefined) info.nextProcessAt = new Date(score);
+  if (m.completedAt !== undefined) info.completedAt = new Date(m.completedAt);
+  if (m.result !== undefined) info.result = m.result;
+  return info;
+}

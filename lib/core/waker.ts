@@ -1,0 +1,74 @@
+import type { Redis } from 'ioredis';
+import { closeClient, duplicate, isCluster, type RedisClient } from './connection.js';
+import type { QueueKeys } from './broker/keys.js';
+
+/** A wake-up marker popped from a queue's wake key. */
+export interface WakeMarker {
+  queue: string;
+  /** `p`: pending work appeared; `d`: a due time earlier than any known one. */
+  kind: string;
+}
+
+interface BlockingGroup {
+  client: RedisClient;
+  keys: string[];
+  queueByKey: Map<string, string>;
+  pending?: Promise<WakeMarker | undefined>;
+}
+
+/**
+ * Blocks on the wake-up markers of a worker's queues (BZPOPMIN), so an idle worker costs one command per timeout and
+ * picks work up within a round trip of its arrival. One blocking connection covers every queue on a standalone
+ * server; on a cluster (queues in different slots) each queue gets its own.
+ */
+export class Waker {
+  private readonly groups: BlockingGroup[];
+  private closed = false;
+
+  constructor(client: RedisClient, queues: QueueKeys[], onError: (err: Error) => void) {
+    const sets = isCluster(client) ? queues.map((q) => [q]) : [queues];
+    this.groups = sets.map((set, i) => {
+      const blocking = duplicate(client, `taskq:worker:wake:${i}`);
+      blocking.on('error', (err: Error) => {
+        if (!this.closed) onError(err);
+      });
+      return { client: blocking, keys: set.map((q) => q.wake), queueByKey: new Map(set.map((q) => [q.wake, q.queue])) };
+    });
+  }
+
+  /**
+   * Waits until a marker arrives or `timeoutMs` passes (undefined). A BZPOPMIN still blocked when another group woke
+   * keeps waiting and is reused by the next call.
+   */
+  wait(timeoutMs: number): Promise<WakeMarker | undefined> {
+    const seconds = Math.max(0.01, timeoutMs / 1000).toFixed(3);
+    return Promise.race(
+      this.groups.map((g) => {
+        if (!g.pending) {
+          g.pending = (g.client as Redis)
+            .bzpopmin(...g.keys, seconds)
+            .then((reply: [string, string, string] | null): WakeMarker | undefined => {
+              if (!reply || reply.length < 2) return undefined;
+              return { queue: g.queueByKey.get(reply[0]) ?? '', kind: reply[1] };
+            })
+            .catch((err: unknown) => {
+              if (this.closed) return undefined;
+              throw err;
+            })
+            .finally(() => {
+              g.pending = undefined;
+            });
+        }
+        return g.pending;
+      }),
+    );
+  }
+
+  /** Closes the blocking connections; a pending wait resolves with undefined. */
+  async close(): Promise<void> {
+    this.closed = true;
+    // A blocked connection cannot QUIT until its command returns: disconnect at once.
+    await Promise.all(this.groups.map(async (g) => g.client.disconnect()));
+    await Promise.all(this.groups.map((g) => closeClient(g.client)));
+  }
+}
