@@ -1,3 +1,6 @@
+import { execFileSync } from 'node:child_process';
+import { cpSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import type { TestProject } from 'vitest/node';
 import { startPrivateRedis, type PrivateRedisServer } from './redis-server.js';
@@ -44,6 +47,24 @@ export async function setup(project: TestProject): Promise<void> {
   }
   process.env.REDIS_URL = url;
   project.provide('redisUrl', url);
+  project.provide('coreDist', compileCoreForChildren());
+}
+
+/**
+ * Compiles lib/core to plain JS once per run, for tests that run the engine in child processes (a worker killed
+ * with SIGKILL, several schedulers): children run `node` on it without any TypeScript loader.
+ */
+function compileCoreForChildren(): string {
+  const outDir = resolve('node_modules/.cache/taskq-test-dist');
+  try {
+    execFileSync(process.execPath, [resolve('node_modules/typescript/bin/tsc'), '-p', 'tsconfig.child.json'], { stdio: 'pipe' });
+  } catch (err) {
+    // Type errors still emit JavaScript; the type check proper is `npm run typecheck`.
+    const out = String((err as { stdout?: Buffer }).stdout ?? '');
+    console.warn(`tsc reported problems while compiling lib/core for child processes:\n${out.slice(0, 2000)}`);
+  }
+  cpSync('lib/core/broker/scripts', resolve(outDir, 'core/broker/scripts'), { recursive: true });
+  return resolve(outDir, 'core/index.js');
 }
 
 export async function teardown(): Promise<void> {
@@ -53,5 +74,7 @@ export async function teardown(): Promise<void> {
 declare module 'vitest' {
   export interface ProvidedContext {
     redisUrl: string;
+    /** Absolute path of the compiled lib/core/index.js, for child processes. */
+    coreDist: string;
   }
 }
