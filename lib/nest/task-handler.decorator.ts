@@ -1,0 +1,68 @@
+import { EventPattern } from '@nestjs/microservices';
+import { TASKQ_EXTRAS_KEY, TASKQ_TRANSPORT } from './taskq.constants.js';
+
+/** Options of {@link TaskHandler}. */
+export interface TaskHandlerOptions {
+  /**
+   * Extra values merged into the handler's Nest `extras` (readable by your own code via
+   * `server.getHandlers().get(type)?.extras`).
+   * @defaultValue `{}`
+   */
+  extras?: Record<string, unknown>;
+}
+
+/** What `@TaskHandler` stores in the handler's extras under {@link TASKQ_EXTRAS_KEY}. */
+export interface TaskHandlerMetadata {
+  /** The task type. */
+  type: string;
+  /** `ClassName.methodName`, for error messages. */
+  handler: string;
+  /** Periodic entries declared with `@PeriodicTask` on the same method. */
+  periodic?: PeriodicTaskMetadata[];
+}
+
+/** One `@PeriodicTask` declaration. */
+export interface PeriodicTaskMetadata {
+  cronspec: string;
+  payload: unknown;
+  options: Record<string, unknown>;
+}
+
+/** Reads the taskq part of a handler's extras, if any. */
+export function readTaskqExtras(extras: Record<string, unknown> | undefined): Partial<TaskHandlerMetadata> | undefined {
+  const value = extras?.[TASKQ_EXTRAS_KEY];
+  return typeof value === 'object' && value !== null ? (value as Partial<TaskHandlerMetadata>) : undefined;
+}
+
+/** `ClassName.method` of a decorated method. */
+export function describeMethod(target: object, key: string | symbol): string {
+  const owner = typeof target === 'function' ? target : target.constructor;
+  return `${(owner as { name?: string }).name ?? 'anonymous'}.${String(key)}`;
+}
+
+/**
+ * Binds a controller method to a task type, on the taskq transport only. Guards, interceptors, pipes and exception
+ * filters apply as to any Nest handler. The method's return value (or the last value of a returned Observable) is
+ * the task's result.
+ *
+ * A failure retries by the worker's policy, except: `SkipRetryError`, an `RpcException` (what guards and RPC pipes
+ * throw) and a 4xx `HttpException` other than 408/429 (what `ValidationPipe` and the `Parse*Pipe`s throw) archive
+ * the task at once, with the exception's message as `lastError`.
+ *
+ * The class must be a `@Controller()` (Nest discovers handlers only on controllers). Two methods for one type, or an
+ * empty type, make the server's `listen()` fail naming the methods.
+ *
+ * @param type the task type, e.g. `'email:welcome'`
+ */
+export function TaskHandler(type: string, options: TaskHandlerOptions = {}): MethodDecorator {
+  return (target, key, descriptor) => {
+    const meta: TaskHandlerMetadata = { type, handler: describeMethod(target, key) };
+    const previous = Reflect.getMetadata('microservices:pattern_extras', descriptor.value as object) as
+      | Record<string, unknown>
+      | undefined;
+    const earlier = readTaskqExtras(previous);
+    if (earlier?.periodic) meta.periodic = earlier.periodic;
+    EventPattern<string>(type, TASKQ_TRANSPORT, { ...options.extras, [TASKQ_EXTRAS_KEY]: meta })(target, key, descriptor);
+    return descriptor;
+  };
+}

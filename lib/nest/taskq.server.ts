@@ -1,0 +1,289 @@
+import { Logger } from '@nestjs/common';
+import {
+  Server,
+  type ConsumerDeserializer,
+  type ConsumerSerializer,
+  type CustomTransportStrategy,
+  type MessageHandler,
+  type ReadPacket,
+} from '@nestjs/microservices';
+import { isObservable, lastValueFrom } from 'rxjs';
+import { InvalidOptionError, TaskqError } from '../core/errors.js';
+import { validateTaskType, type TaskqOptions, type WorkerOptions } from '../core/options.js';
+import { TaskScheduler, type PeriodicEntryInput, type PeriodicOptions } from '../core/scheduler.js';
+import type { Task } from '../core/task.js';
+import { TaskWorker } from '../core/worker.js';
+import { installRpcExceptionsHook } from './rpc-exceptions.hook.js';
+import { readTaskqExtras } from './task-handler.decorator.js';
+import { resolveTaskError } from './task-error.js';
+import { codecFromNest } from './taskq-codec.js';
+import { DEFAULT_PERIODIC_SOURCE, TASKQ_TRANSPORT } from './taskq.constants.js';
+import { TaskqContext } from './taskq.context.js';
+import { TaskqStatus, type TaskqServerEvents } from './taskq.events.js';
+
+/** Options of {@link TaskqServer}: where Redis is, the worker's options, and the Nest-specific ones. */
+export interface TaskqServerOptions extends TaskqOptions, WorkerOptions {
+  /**
+   * Run the periodic-task scheduler in this process (it enqueues each tick once across every replica; running it on
+   * every replica is safe and survives the loss of any of them). `@PeriodicTask` entries are registered either way.
+   * @defaultValue true
+   */
+  scheduler?: boolean;
+  /**
+   * The `source` under which this server syncs its `@PeriodicTask` entries: at each start the source's entries are
+   * replaced by the decorated ones (an entry removed from the code is removed from Redis). Give each service its own
+   * source when several services with different `@PeriodicTask` sets share one Redis prefix. With the default source
+   * a server without any `@PeriodicTask` leaves the stored entries alone.
+   * @defaultValue `'nest'`
+   */
+  periodicSource?: string;
+  /**
+   * Nest serializer: its `serialize(value)` becomes the payload codec's `encode` (synchronous, returns a JSON value).
+   * Ignored when `codec` is given. Use the same pair as the producers' {@link TaskqClient}.
+   * @defaultValue none (payloads stored as JSON)
+   */
+  serializer?: ConsumerSerializer;
+  /**
+   * Nest deserializer: its `deserialize(value)` becomes the payload codec's `decode` (synchronous): what it returns
+   * is the handler's `@Payload()`. Ignored when `codec` is given.
+   * @defaultValue none (payloads stored as JSON)
+   */
+  deserializer?: ConsumerDeserializer;
+}
+
+type Listener = (...args: never[]) => void;
+type TaskRunner = (data: unknown, ctx: TaskqContext) => Promise<unknown>;
+
+interface Binding {
+  type: string;
+  handler: MessageHandler;
+  name: string;
+  periodic: PeriodicEntryInput[];
+}
+
+const NOT_LISTENING =
+  'TaskqServer is not listening yet: call app.startAllMicroservices() (or microservice.listen()) before unwrap()';
+
+/**
+ * The taskq transport: runs a core {@link TaskWorker} whose handlers are your `@TaskHandler` methods.
+ *
+ * ```ts
+ * app.connectMicroservice({ strategy: new TaskqServer({ connection, concurrency: 20, queues: { critical: 6, default: 3 } }) });
+ * await app.startAllMicroservices();
+ * ```
+ *
+ * `status`, `on()` and `unwrap()` work as on Nest's own transports (`unwrap()` returns the TaskWorker); `close()`
+ * stops fetching, waits up to `shutdownTimeout` for running tasks and gives unfinished ones back to their queue.
+ * Work runs through Nest's processing hooks, so tracing SDKs (`@nestjs/observe`) see every task.
+ */
+export class TaskqServer extends Server<TaskqServerEvents, TaskqStatus> implements CustomTransportStrategy {
+  /** {@link TASKQ_TRANSPORT}: only handlers declared for this transport are bound to it. */
+  override transportId: symbol = TASKQ_TRANSPORT;
+  /** Handler failures are awaited and reach the retry logic, so Nest need not report them itself. */
+  override readonly propagatesEventHandlerErrors = true;
+  protected override readonly logger = new Logger(TaskqServer.name);
+
+  private worker?: TaskWorker;
+  private scheduler?: TaskScheduler;
+  private readonly pendingListeners: [keyof TaskqServerEvents, Listener][] = [];
+  private readonly runners = new Map<string, TaskRunner>();
+  private closing?: Promise<void>;
+  private lastStatus?: TaskqStatus;
+  private readonly defaultStartHook: Server['onProcessingStartHook'];
+
+  constructor(private readonly options: TaskqServerOptions = {}) {
+    super();
+    installRpcExceptionsHook();
+    this.defaultStartHook = this.onProcessingStartHook;
+  }
+
+  /**
+   * Starts the worker (and the periodic scheduler). Calls `callback()` once fetching runs, or `callback(err)` when
+   * Redis cannot be reached or the handlers are invalid (two methods for one type, an empty type).
+   */
+  async listen(callback: (...optionalParams: unknown[]) => unknown): Promise<void> {
+    try {
+      await this.start();
+    } catch (err) {
+      await this.stopQuietly();
+      callback(err);
+      return;
+    }
+    callback();
+  }
+
+  /** Graceful shutdown (idempotent): stop fetching, let running tasks finish or give them back, close connections. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdownAll();
+    return this.closing;
+  }
+
+  /**
+   * Subscribes to the worker's events (`status`, `error`, `active`, `completed`, `failed`, `archived`), before or
+   * after `listen()`.
+   */
+  on<K extends keyof TaskqServerEvents>(event: K, callback: TaskqServerEvents[K]): void {
+    const listener = callback as unknown as Listener;
+    if (this.worker) this.worker.on(event, listener as never);
+    else this.pendingListeners.push([event, listener]);
+  }
+
+  /** The core {@link TaskWorker}. @throws Error before `listen()` */
+  unwrap<T = TaskWorker>(): T {
+    if (!this.worker) throw new Error(NOT_LISTENING);
+    return this.worker as T;
+  }
+
+  /**
+   * Runs one task through the handler bound to `pattern`: processing hooks, guards, interceptors, pipes, filters,
+   * the method, and the returned stream awaited (like `ServerKafka`). Rejects with the error the retry logic acts on.
+   */
+  override async handleEvent(pattern: string, packet: ReadPacket, context: TaskqContext): Promise<unknown> {
+    const runner = this.runners.get(pattern) ?? this.runnerFor(this.getHandlerByPattern(pattern), pattern);
+    return runner(packet.data, context);
+  }
+
+  private async start(): Promise<void> {
+    if (this.worker) throw new TaskqError('INVALID_STATE', 'TaskqServer.listen() was already called');
+    const bindings = this.collectBindings();
+    const { scheduler: runScheduler, periodicSource, serializer, deserializer, ...rest } = this.options;
+    const codec = codecFromNest({ codec: rest.codec, serializer, deserializer });
+    const worker = new TaskWorker({ ...rest, codec });
+    this.worker = worker;
+    this.watch(worker);
+    for (const [event, listener] of this.pendingListeners.splice(0)) worker.on(event, listener as never);
+    for (const binding of bindings) {
+      const runner = this.runnerFor(binding.handler, binding.type);
+      this.runners.set(binding.type, runner);
+      worker.handle(binding.type, (task: Task) => runner(task.payload, new TaskqContext([task])));
+    }
+    if (bindings.length === 0) {
+      this.logger.warn(
+        'TaskqServer started without any @TaskHandler: no task will be processed. Handlers must be methods of a ' +
+          '@Controller() class of a module the app imports.',
+      );
+    }
+    await worker.start();
+    const periodic = bindings.flatMap((b) => b.periodic);
+    if (periodic.length > 0 || periodicSource !== undefined || runScheduler !== false) {
+      const scheduler = new TaskScheduler({ connection: rest.connection, prefix: rest.prefix, codec, logger: this.logger });
+      this.scheduler = scheduler;
+      if (periodic.length > 0 || periodicSource !== undefined) {
+        await scheduler.sync(periodicSource ?? DEFAULT_PERIODIC_SOURCE, periodic);
+      }
+      if (runScheduler !== false) await scheduler.start();
+    }
+    this.setStatus(TaskqStatus.CONNECTED);
+    const types = bindings.map((b) => b.type);
+    if (types.length > 0) this.logger.log(`Processing task types: ${types.join(', ')}`);
+  }
+
+  /** Reads the bound handlers, failing on an empty type or two methods for one type. */
+  private collectBindings(): Binding[] {
+    const bindings: Binding[] = [];
+    for (const [route, handler] of this.messageHandlers) {
+      const meta = readTaskqExtras(handler.extras);
+      const name = meta?.handler ?? `an @EventPattern/@MessagePattern handler for "${route}" without a transport`;
+      try {
+        validateTaskType(route);
+      } catch {
+        throw new InvalidOptionError('type', `@TaskHandler on ${name}: the task type must be a non-empty string of at most 256 characters`);
+      }
+      if (handler.next) {
+        const names = [name];
+        for (let h: MessageHandler | undefined = handler.next; h; h = h.next) {
+          names.push(readTaskqExtras(h.extras)?.handler ?? 'an untagged handler');
+        }
+        throw new InvalidOptionError(
+          'type',
+          `task type "${route}" has ${names.length} handlers: ${names.join(' and ')}; a task type needs exactly one @TaskHandler`,
+        );
+      }
+      const periodic = (meta?.periodic ?? []).map(
+        (p): PeriodicEntryInput => ({
+          cronspec: p.cronspec,
+          type: route,
+          payload: p.payload,
+          options: p.options as PeriodicOptions,
+        }),
+      );
+      bindings.push({ type: route, handler, name, periodic });
+    }
+    return bindings;
+  }
+
+  /** Builds the per-type function the worker calls; precomputed at listen so the per-task path stays lean. */
+  private runnerFor(handler: MessageHandler | null, type: string): TaskRunner {
+    if (!handler) {
+      return () => Promise.reject(new TaskqError('NO_HANDLER', `no @TaskHandler for task type "${type}"`));
+    }
+    return (data, ctx) => {
+      // Without tracing hooks installed, skip the hook plumbing (two closures and a promise per task).
+      if (this.onProcessingStartHook === this.defaultStartHook && !this.onProcessingEndHook) {
+        return this.execute(handler, data, ctx);
+      }
+      return this.executeWithHooks(handler, data, ctx);
+    };
+  }
+
+  private async execute(handler: MessageHandler, data: unknown, ctx: TaskqContext): Promise<unknown> {
+    try {
+      const out: unknown = await handler(data, ctx);
+      // A handler with interceptors (or one that failed) returns a stream that must be subscribed to run at all.
+      return isObservable(out) ? await lastValueFrom(out, { defaultValue: undefined }) : out;
+    } catch (err) {
+      throw resolveTaskError(err, ctx);
+    }
+  }
+
+  private executeWithHooks(handler: MessageHandler, data: unknown, ctx: TaskqContext): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const started = this.runWithProcessingHooks(ctx, async (runEndHook) => {
+        try {
+          resolve(await this.execute(handler, data, ctx));
+        } catch (err) {
+          reject(err);
+          // Rethrown so the start hook's promise (what tracers await) sees the failure too.
+          throw err;
+        } finally {
+          runEndHook();
+        }
+      }) as unknown;
+      if (started instanceof Promise) started.catch(() => undefined);
+    });
+  }
+
+  private watch(worker: TaskWorker): void {
+    worker.on('status', (status) => {
+      if (status === 'connected' && this.lastStatus === TaskqStatus.RECONNECTING) this.logger.log('Reconnected to Redis');
+      if (status === 'reconnecting' && this.lastStatus !== TaskqStatus.RECONNECTING) {
+        this.logger.warn('Lost the connection to Redis; reconnecting');
+      }
+      this.setStatus(status as TaskqStatus);
+    });
+    worker.on('error', (err) => {
+      if (this.lastStatus !== TaskqStatus.RECONNECTING) this.logger.error(`Worker error: ${err.message}`);
+    });
+    worker.on('failed', (task, err, willRetry) => {
+      if (willRetry) this.logger.warn(`Task ${task.type} ${task.id} failed (retry ${task.retried + 1} of ${task.maxRetry} follows): ${err.message}`);
+    });
+    worker.on('archived', (task, err) => {
+      this.logger.error(`Task ${task.type} ${task.id} archived: ${err.message}`);
+    });
+  }
+
+  private setStatus(status: TaskqStatus): void {
+    this.lastStatus = status;
+    this._status$.next(status);
+  }
+
+  private async shutdownAll(): Promise<void> {
+    await this.stopQuietly();
+    this.setStatus(TaskqStatus.DISCONNECTED);
+  }
+
+  private async stopQuietly(): Promise<void> {
+    const results = await Promise.allSettled([this.scheduler?.shutdown(), this.worker?.shutdown()]);
+    for (const r of results) if (r.status === 'rejected') this.logger.error(`Shutdown: ${String(r.reason)}`);
+  }
+}
