@@ -169,6 +169,9 @@ export class TaskClient {
     const queue = options.queue === undefined ? DEFAULT_QUEUE : validateQueueName(options.queue);
     await this.subscribeDone(queue);
     const result = this.awaitDone<R>(queue, id, options, true);
+    // Handled by the caller once returned; until then, don't let an early rejection count as unhandled.
+    result.catch(() => undefined);
+    if (options.signal?.aborted) return result;
     await this.broker.addWaiter(queue, id);
     // The task may have finished before the waiter was registered: read its state once.
     const stored = await this.broker.task(queue, id);
