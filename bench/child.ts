@@ -1,0 +1,69 @@
+/**
+ * One measurement in its own Node process (spawned by run.ts, pinned to a CPU when taskset is available), so no
+ * library's connections, timers, JIT state or heap carry into another's measurement.
+ * argv: <spec JSON> <result file>. Writes { ok, result } or { ok: false, error } to the result file.
+ */
+import { writeFileSync } from 'node:fs';
+import type { Adapter, LibName } from './adapters/types.js';
+import { ServerProbe } from './redis.js';
+import type { WorkloadContext } from './workloads/context.js';
+
+export type WorkloadName = 'throughput' | 'enqueue' | 'latency' | 'delayed' | 'idle' | 'memory';
+
+export interface ChildSpec {
+  lib: LibName;
+  workload: WorkloadName;
+  url: string;
+  round: number;
+  params: unknown;
+}
+
+async function loadAdapter(lib: LibName, url: string): Promise<Adapter> {
+  switch (lib) {
+    case 'bullmq':
+      return (await import('./adapters/bullmq.js')).bullmqAdapter(url);
+    case 'taskq':
+      return (await import('./adapters/taskq.js')).taskqAdapter(url);
+    case 'nest':
+      return (await import('./adapters/nest.js')).nestAdapter(url);
+  }
+}
+
+async function runWorkload(ctx: WorkloadContext, spec: ChildSpec): Promise<unknown> {
+  const params = spec.params as never;
+  switch (spec.workload) {
+    case 'throughput':
+      return (await import('./workloads/throughput.js')).throughput(ctx, params);
+    case 'enqueue':
+      return (await import('./workloads/enqueue.js')).enqueue(ctx, params);
+    case 'latency':
+      return (await import('./workloads/latency.js')).pickupLatency(ctx, params);
+    case 'delayed':
+      return (await import('./workloads/delayed.js')).delayedLateness(ctx, params);
+    case 'idle':
+      return (await import('./workloads/idle.js')).idleCommands(ctx, params);
+    case 'memory':
+      return (await import('./workloads/memory.js')).memoryPerTask(ctx, params);
+  }
+}
+
+async function main(): Promise<void> {
+  const spec = JSON.parse(process.argv[2] ?? '{}') as ChildSpec;
+  const out = process.argv[3];
+  if (!out) throw new Error('usage: child.js <spec JSON> <result file>');
+  const probe = new ServerProbe(spec.url);
+  try {
+    const adapter = await loadAdapter(spec.lib, spec.url);
+    const ctx: WorkloadContext = { adapter, probe, queue: (tag) => `bench-${spec.lib}-r${spec.round}-${tag}` };
+    const result = await runWorkload(ctx, spec);
+    writeFileSync(out, JSON.stringify({ ok: true, result }));
+  } catch (err) {
+    writeFileSync(out, JSON.stringify({ ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }));
+  } finally {
+    await probe.close();
+  }
+  // Libraries may leave timers or sockets behind after close(); the measurement is over either way.
+  process.exit(0);
+}
+
+void main();
