@@ -69,6 +69,7 @@ export class Processor {
     private readonly waker: Waker,
     private readonly events: EventEmitter,
     private readonly noteRetryAt: (queue: string, at: number) => void,
+    private readonly onDueChanged: (queue: string) => void,
   ) {
     // A per-worker fraction in the lease score: two workers never write the same score, so a finalize write can be
     // fenced on exact equality.
@@ -179,7 +180,10 @@ export class Processor {
       try {
         const claimed = await this.fetch(free);
         backoff = 0;
-        if (claimed < free && this.fetching) await this.waker.wait(IDLE_WAIT_MS);
+        if (claimed < free && this.fetching) {
+          const marker = await this.waker.wait(IDLE_WAIT_MS);
+          if (marker?.kind === 'd') this.onDueChanged(marker.queue);
+        }
       } catch (err) {
         if (!this.fetching) break;
         this.emitError(toError(err));
@@ -194,7 +198,8 @@ export class Processor {
     let claimed = 0;
     for (const queue of this.queueOrder()) {
       const leaseScore = this.leaseScore();
-      const tasks = await this.broker.dequeue(queue, free - claimed, leaseScore);
+      const { tasks, dueChanged } = await this.broker.dequeue(queue, free - claimed, leaseScore);
+      if (dueChanged) this.onDueChanged(queue);
       claimed += tasks.length;
       for (const t of tasks) this.begin(queue, t, leaseScore);
       if (claimed >= free || !this.fetching) break;

@@ -136,6 +136,7 @@ export class TaskWorker {
         this.waker,
         this.events,
         (queue, at) => this.forwarder?.noteDue(queue, at),
+        (queue) => this.forwarder?.refresh(queue),
       );
       this.heartbeat = new Heartbeat(this.broker, this.processor, this.clock, this.options.leaseMs, onError);
       const recoverEvery = Math.min(5_000, Math.max(250, Math.floor(this.options.leaseMs / 2)));

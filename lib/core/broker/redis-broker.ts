@@ -82,6 +82,33 @@ export interface StoredTask {
   score?: number;
 }
 
+/** Sizes, counters and flags of one queue, read by {@link RedisBroker.queueSnapshot}. */
+export interface QueueSnapshot {
+  pending: number;
+  active: number;
+  scheduled: number;
+  retry: number;
+  archived: number;
+  completed: number;
+  processedTotal: number;
+  failedTotal: number;
+  processedToday: number;
+  failedToday: number;
+  paused: boolean;
+  /** When the queue was paused (ms), if known. */
+  pausedAt?: number;
+  /** The id at the head of the pending list (next to be dequeued). */
+  headId?: string;
+  /** Approximate bytes of the queue's task hash and state structures (sampled); undefined when unavailable. */
+  memoryUsage?: number;
+}
+
+/** One task listed by {@link RedisBroker.listTasks}. */
+export interface ListedTask {
+  id: string;
+  stored: StoredTask;
+}
+
 const toStrings = (reply: unknown): string[] => (Array.isArray(reply) ? (reply as string[]) : []);
 
 /**
@@ -172,15 +199,19 @@ export class RedisBroker {
     return (reply as number[]).map((c) => (c === 1 ? 'ok' : c === 0 ? 'conflict' : 'duplicate'));
   }
 
-  /** Claims up to `count` pending tasks under `leaseScore`. */
-  async dequeue(queue: string, count: number, leaseScore: string): Promise<ClaimedTask[]> {
+  /**
+   * Claims up to `count` pending tasks under `leaseScore`. `dueChanged` tells that a `d` marker was consumed (an
+   * earlier due time appeared in the scheduled or retry set).
+   */
+  async dequeue(queue: string, count: number, leaseScore: string): Promise<{ tasks: ClaimedTask[]; dueChanged: boolean }> {
     const k = this.keys(queue);
-    const flat = toStrings(
-      await this.scripts.run('dequeue', [k.pending, k.tasks, k.active, k.lease, k.paused, k.wake], [count, leaseScore]),
-    );
-    const out: ClaimedTask[] = [];
-    for (let i = 0; i < flat.length; i += 2) out.push({ id: flat[i], message: flat[i + 1] });
-    return out;
+    const flat = (await this.scripts.run('dequeue', [k.pending, k.tasks, k.active, k.lease, k.paused, k.wake], [
+      count,
+      leaseScore,
+    ])) as (string | number)[];
+    const tasks: ClaimedTask[] = [];
+    for (let i = 1; i < flat.length; i += 2) tasks.push({ id: flat[i] as string, message: flat[i + 1] as string });
+    return { tasks, dueChanged: flat[0] === 1 };
   }
 
   /** Completes tasks; returns the ids whose lease was lost (nothing written for them). */
@@ -331,13 +362,18 @@ export class RedisBroker {
     await this.client.srem(this.keys(queue).waiters, id);
   }
 
-  /** Scheduled → pending, retry → pending, archived → pending. */
-  async runTask(queue: string, id: string): Promise<number> {
+  /**
+   * Scheduled → pending, retry → pending, archived → pending. With `rewrite`, the stored message is replaced by
+   * `rewrite.next` when it still equals `rewrite.expected` (the inspector resets the ready-at time this way, so queue
+   * latency counts from the moment the task was made pending).
+   */
+  async runTask(queue: string, id: string, rewrite?: { expected: string; next: string }): Promise<number> {
     const k = this.keys(queue);
+    const args: ScriptArg[] = rewrite ? [id, rewrite.expected, rewrite.next] : [id];
     return (await this.scripts.run(
       'run-task',
-      [k.tasks, k.scheduled, k.retry, k.archived, k.lease, k.pending, k.wake, k.completed],
-      [id],
+      [k.tasks, k.scheduled, k.retry, k.archived, k.lease, k.pending, k.wake, k.completed, k.active],
+      args,
     )) as number;
   }
 
@@ -346,7 +382,7 @@ export class RedisBroker {
     const k = this.keys(queue);
     return (await this.scripts.run(
       'archive-task',
-      [k.tasks, k.pending, k.scheduled, k.retry, k.archived, k.lease, k.completed],
+      [k.tasks, k.pending, k.scheduled, k.retry, k.archived, k.lease, k.completed, k.active],
       [id, now],
     )) as number;
   }
@@ -368,5 +404,138 @@ export class RedisBroker {
   async unpause(queue: string): Promise<void> {
     const k = this.keys(queue);
     await this.scripts.run('unpause', [k.paused, k.pending, k.wake], []);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Inspector reads (TaskInspector). Plain read commands, no scripts: each call is a pipeline on one queue (one slot).
+  // ---------------------------------------------------------------------------------------------------------------
+
+  /**
+   * Reads the sizes, counters and pause flag of a queue in one pipeline of plain commands. Counters are those of the
+   * UTC `day` given (`YYYY-MM-DD`). `memoryUsage` is undefined when `MEMORY USAGE` is not available (some managed
+   * Redis services disable it).
+   */
+  async queueSnapshot(queue: string, day: string): Promise<QueueSnapshot> {
+    const k = this.keys(queue);
+    const replies = (await this.client
+      .pipeline()
+      .llen(k.pending)
+      .scard(k.active)
+      .zcard(k.scheduled)
+      .zcard(k.retry)
+      .zcard(k.archived)
+      .zcard(k.completed)
+      .get(k.processed)
+      .get(k.failed)
+      .get(k.processedOn(day))
+      .get(k.failedOn(day))
+      .get(k.paused)
+      .lindex(k.pending, '-1')
+      .call('MEMORY', 'USAGE', k.tasks, 'SAMPLES', '5')
+      .call('MEMORY', 'USAGE', k.pending, 'SAMPLES', '5')
+      .call('MEMORY', 'USAGE', k.scheduled, 'SAMPLES', '5')
+      .call('MEMORY', 'USAGE', k.retry, 'SAMPLES', '5')
+      .call('MEMORY', 'USAGE', k.archived, 'SAMPLES', '5')
+      .call('MEMORY', 'USAGE', k.completed, 'SAMPLES', '5')
+      .exec()) ?? [];
+    const value = (i: number): unknown => {
+      const [err, reply] = replies[i] ?? [new Error('no reply'), null];
+      if (err) throw err;
+      return reply;
+    };
+    const count = (i: number): number => Number(value(i) ?? 0) || 0;
+    let memoryUsage: number | undefined = 0;
+    for (let i = 12; i < 18; i++) {
+      const [err, reply] = replies[i] ?? [new Error('no reply'), null];
+      if (err) {
+        memoryUsage = undefined;
+        break;
+      }
+      memoryUsage += Number(reply ?? 0) || 0;
+    }
+    const paused = value(10) as string | null;
+    const head = value(11) as string | null;
+    return {
+      pending: count(0),
+      active: count(1),
+      scheduled: count(2),
+      retry: count(3),
+      archived: count(4),
+      completed: count(5),
+      processedTotal: count(6),
+      failedTotal: count(7),
+      processedToday: count(8),
+      failedToday: count(9),
+      paused: paused !== null,
+      pausedAt: paused !== null && Number.isFinite(Number(paused)) && paused !== '' ? Number(paused) : undefined,
+      headId: head ?? undefined,
+      memoryUsage,
+    };
+  }
+
+  /** The id and message of the task at the head of the pending list (the next to be dequeued), if any. */
+  async pendingHead(queue: string): Promise<{ id: string; message: string } | undefined> {
+    const k = this.keys(queue);
+    // The head may be dequeued between the two reads: try again a few times.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const id = await this.client.lindex(k.pending, '-1');
+      if (id === null) return undefined;
+      const message = await this.client.hget(k.tasks, id);
+      if (message !== null) return { id, message };
+    }
+    return undefined;
+  }
+
+  /**
+   * Lists the tasks of one state, `count` of them starting at offset `start`, in this order: pending from the head
+   * (next to run first); active by lease expiry, then active ids without a lease; scheduled and retry by due time;
+   * archived most recently archived first; completed by expiry (soonest deleted first). Ids whose record vanished
+   * between the two reads (the task moved on or was deleted) are left out.
+   */
+  async listTasks(queue: string, state: TaskState, start: number, count: number): Promise<ListedTask[]> {
+    const k = this.keys(queue);
+    const stop = start + count - 1;
+    const entries: { id: string; score?: number }[] = [];
+    const pushScored = (flat: string[]): void => {
+      for (let i = 0; i < flat.length; i += 2) entries.push({ id: flat[i], score: Number(flat[i + 1]) });
+    };
+    switch (state) {
+      case 'pending': {
+        // The head is the right end: offsets counted from the right, then reversed into queue order.
+        const ids = await this.client.lrange(k.pending, String(-(stop + 1)), String(-(start + 1)));
+        for (let i = ids.length - 1; i >= 0; i--) entries.push({ id: ids[i] });
+        break;
+      }
+      case 'active': {
+        const replies = (await this.client.pipeline().zrange(k.lease, '0', '-1', 'WITHSCORES').smembers(k.active).exec()) ?? [];
+        for (const [err] of replies) if (err) throw err;
+        const leased = toStrings(replies[0]?.[1]);
+        const all: { id: string; score?: number }[] = [];
+        const seen = new Set<string>();
+        for (let i = 0; i < leased.length; i += 2) {
+          all.push({ id: leased[i], score: Number(leased[i + 1]) });
+          seen.add(leased[i]);
+        }
+        for (const id of toStrings(replies[1]?.[1]).sort()) if (!seen.has(id)) all.push({ id });
+        entries.push(...all.slice(start, stop + 1));
+        break;
+      }
+      case 'scheduled':
+      case 'retry':
+      case 'completed':
+        pushScored(await this.client.zrange(k[state], String(start), String(stop), 'WITHSCORES'));
+        break;
+      case 'archived':
+        pushScored(await this.client.zrange(k.archived, String(start), String(stop), 'REV', 'WITHSCORES'));
+        break;
+    }
+    if (entries.length === 0) return [];
+    const messages = await this.client.hmget(k.tasks, ...entries.map((e) => e.id));
+    const out: ListedTask[] = [];
+    entries.forEach((e, i) => {
+      const message = messages[i];
+      if (message !== null && message !== undefined) out.push({ id: e.id, stored: { message, state, score: e.score } });
+    });
+    return out;
   }
 }

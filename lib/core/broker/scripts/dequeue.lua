@@ -2,14 +2,16 @@
 KEYS[1] pending (LIST)   KEYS[2] tasks (HASH)   KEYS[3] active (SET)   KEYS[4] lease (ZSET)   KEYS[5] paused
 KEYS[6] wake (ZSET)
 ARGV[1] N   ARGV[2] lease score (expiry ms + worker tag fraction)
-Returns: flat array id1, message1, id2, message2, ...; a message is '' when the id had no task record (the id is
-         dropped, not leased). Empty when the queue is paused or empty.
+Returns: flat array: first a due-changed flag (1 when a `d` marker was waiting: a busy worker never blocks on the
+         wake key, so it learns of earlier due times here and consumes the marker), then id1, message1, id2,
+         message2, ...; a message is '' when the id had no task record (the id is dropped, not leased).
 ]]
-if redis.call('EXISTS', KEYS[5]) == 1 then return {} end
+local dueChanged = redis.call('ZREM', KEYS[6], 'd')
+if redis.call('EXISTS', KEYS[5]) == 1 then return { dueChanged } end
 local ids = redis.call('RPOP', KEYS[1], ARGV[1])
-if not ids then return {} end
+if not ids then return { dueChanged } end
 local messages = redis.call('HMGET', KEYS[2], unpack(ids))
-local out, leases, members = {}, {}, {}
+local out, leases, members = { dueChanged }, {}, {}
 for i, id in ipairs(ids) do
   local m = messages[i]
   out[#out + 1] = id
