@@ -75,10 +75,10 @@ const REJECTED_OPTIONS: Record<string, string> = {
 
 const PERIODIC_ONLY = new Set(['id', 'tz', 'catchUp']);
 
-/** Validates an entry id: a non-empty string of at most 256 characters without ':' or whitespace. */
+/** Validates an entry id: a non-empty string of at most 256 characters without whitespace. */
 export function validateEntryId(id: unknown, field = 'id'): string {
-  if (typeof id !== 'string' || !/^[^\s:]{1,256}$/.test(id)) {
-    throw new InvalidOptionError(field, `got ${JSON.stringify(id)}; an entry id is 1 to 256 characters without whitespace or ':'`);
+  if (typeof id !== 'string' || !/^\S{1,256}$/.test(id)) {
+    throw new InvalidOptionError(field, `got ${JSON.stringify(id)}; an entry id is 1 to 256 characters without whitespace`);
   }
   return id;
 }
@@ -257,4 +257,36 @@ export function fireMessage(d: EntryDefinition, fireMs: number, processAtMs: num
     retentionMs: d.retentionMs,
     headers: { ...d.headers, [PERIODIC_ID_HEADER]: d.id, [FIRE_TIME_HEADER]: new Date(fireMs).toISOString() },
   });
+}
+
+const READY_SENTINEL = -987654321;
+const FIRE_SENTINEL = '\u0001taskq-fire\u0001';
+
+/**
+ * Builds {@link fireMessage} results by string concatenation from a template encoded once per entry: a tick then
+ * costs two number-to-string conversions instead of a full JSON encoding (10,000 entries fire in one pass).
+ */
+export function fireMessageBuilder(d: EntryDefinition): (fireMs: number, processAtMs: number) => string {
+  const template = encodeMessage({
+    type: d.type,
+    payload: d.payload,
+    readyAt: READY_SENTINEL,
+    maxRetry: d.maxRetry,
+    retried: 0,
+    timeoutMs: d.timeoutMs,
+    retentionMs: d.retentionMs,
+    headers: { ...d.headers, [PERIODIC_ID_HEADER]: d.id, [FIRE_TIME_HEADER]: FIRE_SENTINEL },
+  });
+  const readyText = `"s":${READY_SENTINEL}`;
+  const fireText = JSON.stringify(FIRE_SENTINEL);
+  const r = template.indexOf(readyText);
+  const f = template.indexOf(fireText);
+  // The sentinels are unique unless a payload or header happens to contain them: then encode each tick in full.
+  if (r < 0 || f < r || template.indexOf(readyText, r + 1) >= 0 || template.indexOf(fireText, f + 1) >= 0) {
+    return (fireMs, processAtMs) => fireMessage(d, fireMs, processAtMs);
+  }
+  const a = template.slice(0, r) + '"s":';
+  const b = template.slice(r + readyText.length, f) + '"';
+  const c = '"' + template.slice(f + fireText.length);
+  return (fireMs, processAtMs) => a + (processAtMs > 0 ? processAtMs : fireMs) + b + new Date(fireMs).toISOString() + c;
 }

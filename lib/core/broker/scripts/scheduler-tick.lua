@@ -4,8 +4,9 @@ KEYS[3] tasks (HASH)   KEYS[4] pending (LIST)   KEYS[5] scheduled (ZSET)   KEYS[
 ARGV[1] operation:
  'tick'   fire due ticks: compare-and-set on each entry's floor and enqueue, atomically, so of all the schedulers that
           compute the same tick exactly one enqueues it.
-          ARGV[2] N, then 6 values per fire (fires of one entry in increasing time): entry id, revision the caller
-          computed from, fire ms, task id, task message, processAt ms (0 = pending now)
+          ARGV[2] N, then 2 values per fire (fires of one entry in increasing time):
+            "<entry id> <revision the caller computed from> <fire ms> <task id> <processAt ms, 0 = pending now>",
+            task message
           Returns N codes: 0 fired; -1 stale (entry removed, or revised since the caller read it: reload);
           else the entry's floor (a scheduler already fired this tick or a later one: nothing done)
  'upsert' ARGV[2] id, ARGV[3] definition JSON, ARGV[4] now ms.
@@ -25,9 +26,11 @@ end
 
 if op == 'tick' then
   local n = tonumber(ARGV[2])
-  local ids, seen = {}, {}
+  local ids, seen, fires = {}, {}, {}
   for i = 0, n - 1 do
-    local id = ARGV[3 + i * 6]
+    local id, rev, fire, taskId, at = string.match(ARGV[3 + i * 2], '^(%S+) (%d+) (%d+) (%S+) (%d+)$')
+    if not id then return redis.error_reply('scheduler-tick: malformed fire ' .. tostring(ARGV[3 + i * 2])) end
+    fires[i] = { id = id, rev = rev, fire = fire, taskId = taskId, at = tonumber(at), message = ARGV[4 + i * 2] }
     if not seen[id] then
       seen[id] = true
       ids[#ids + 1] = id
@@ -40,8 +43,8 @@ if op == 'tick' then
   local minDue = nil
   local changed = {}
   for i = 0, n - 1 do
-    local b = 3 + i * 6
-    local id, rev, fire = ARGV[b], ARGV[b + 1], ARGV[b + 2]
+    local f = fires[i]
+    local id, rev, fire = f.id, f.rev, f.fire
     local st = states[id]
     local code
     if st == nil or st.rev ~= rev then
@@ -50,12 +53,12 @@ if op == 'tick' then
       code = tonumber(st.floor)
     else
       code = 0
-      local taskId = ARGV[b + 3]
+      local taskId = f.taskId
       st.floor, st.prev, st.task = fire, fire, taskId
       changed[id] = true
       taskFields[#taskFields + 1] = taskId
-      taskFields[#taskFields + 1] = ARGV[b + 4]
-      local at = tonumber(ARGV[b + 5])
+      taskFields[#taskFields + 1] = f.message
+      local at = f.at
       if at > 0 then
         scheduled[#scheduled + 1] = at
         scheduled[#scheduled + 1] = taskId
