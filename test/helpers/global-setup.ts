@@ -42,6 +42,7 @@ export async function setup(project: TestProject): Promise<void> {
       throw new Error(
         `No Redis for the tests: nothing answered at ${candidates.join(' or ')}, and starting redis-server failed ` +
           `(${(err as Error).message}). Set REDIS_URL, or install Redis 6.2+ (apt-get install redis-server).`,
+        { cause: err },
       );
     }
   }
