@@ -8,3 +8,4 @@ export { TaskHandler, type TaskHandlerOptions } from './task-handler.decorator.j
 export { PeriodicTask, type PeriodicTaskOptions } from './periodic-task.decorator.js';
 export { TaskqModule, type TaskqModuleOptions, type TaskqModuleAsyncOptions } from './taskq.module.js';
 export { TaskqLifecycle } from './taskq.lifecycle.js';
+export type { TaskqSerializer, TaskqDeserializer } from './taskq-codec.js';

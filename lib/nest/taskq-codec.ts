@@ -1,8 +1,10 @@
-import type { ConsumerDeserializer, ConsumerSerializer, ProducerDeserializer, ProducerSerializer } from '@nestjs/microservices';
+import type { Deserializer, Serializer } from '@nestjs/microservices';
 import type { PayloadCodec } from '../core/options.js';
 
-type AnySerializer = ConsumerSerializer | ProducerSerializer;
-type AnyDeserializer = ConsumerDeserializer | ProducerDeserializer;
+/** A Nest serializer used as the payload codec's `encode` (synchronous; returns a JSON value). */
+export type TaskqSerializer = Serializer<unknown, unknown>;
+/** A Nest deserializer used as the payload codec's `decode` (synchronous). */
+export type TaskqDeserializer = Deserializer<unknown, unknown>;
 
 function rejectAsync(value: unknown, what: string): unknown {
   if (value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function') {
@@ -19,8 +21,8 @@ function rejectAsync(value: unknown, what: string): unknown {
  */
 export function codecFromNest(options: {
   codec?: PayloadCodec;
-  serializer?: AnySerializer;
-  deserializer?: AnyDeserializer;
+  serializer?: TaskqSerializer;
+  deserializer?: TaskqDeserializer;
 }): PayloadCodec | undefined {
   if (options.codec) return options.codec;
   const serializer = options.serializer as { serialize(value: unknown): unknown } | undefined;

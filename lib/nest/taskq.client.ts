@@ -1,11 +1,11 @@
-import { ClientProxy, type ProducerDeserializer, type ProducerSerializer, type ReadPacket, type WritePacket } from '@nestjs/microservices';
+import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { TaskClient } from '../core/client.js';
 import type { EnqueueOptions, TaskqOptions } from '../core/options.js';
 import { TaskScheduler, type PeriodicOptions } from '../core/scheduler.js';
 import type { TaskInfo } from '../core/task.js';
 import type { RedisClient } from '../core/connection.js';
 import { TaskRecord } from './task-record.js';
-import { codecFromNest } from './taskq-codec.js';
+import { codecFromNest, type TaskqDeserializer, type TaskqSerializer } from './taskq-codec.js';
 import { TaskqStatus, type TaskqClientEvents } from './taskq.events.js';
 
 /** Options of {@link TaskqClient}. */
@@ -15,13 +15,13 @@ export interface TaskqClientOptions extends TaskqOptions {
    * value). Ignored when `codec` is given. Give the servers the same pair.
    * @defaultValue none (payloads stored as JSON)
    */
-  serializer?: ProducerSerializer;
+  serializer?: TaskqSerializer;
   /**
    * Nest deserializer: its `deserialize(value)` becomes the payload codec's `decode` (synchronous). Ignored when
    * `codec` is given.
    * @defaultValue none
    */
-  deserializer?: ProducerDeserializer;
+  deserializer?: TaskqDeserializer;
 }
 
 type Listener = (...args: never[]) => void;

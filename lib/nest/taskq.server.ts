@@ -1,8 +1,6 @@
 import { Logger } from '@nestjs/common';
 import {
   Server,
-  type ConsumerDeserializer,
-  type ConsumerSerializer,
   type CustomTransportStrategy,
   type MessageHandler,
   type ReadPacket,
@@ -16,7 +14,7 @@ import { TaskWorker } from '../core/worker.js';
 import { installRpcExceptionsHook } from './rpc-exceptions.hook.js';
 import { readTaskqExtras } from './task-handler.decorator.js';
 import { resolveTaskError } from './task-error.js';
-import { codecFromNest } from './taskq-codec.js';
+import { codecFromNest, type TaskqDeserializer, type TaskqSerializer } from './taskq-codec.js';
 import { DEFAULT_PERIODIC_SOURCE, TASKQ_TRANSPORT } from './taskq.constants.js';
 import { TaskqContext } from './taskq.context.js';
 import { TaskqStatus, type TaskqServerEvents } from './taskq.events.js';
@@ -42,13 +40,13 @@ export interface TaskqServerOptions extends TaskqOptions, WorkerOptions {
    * Ignored when `codec` is given. Use the same pair as the producers' {@link TaskqClient}.
    * @defaultValue none (payloads stored as JSON)
    */
-  serializer?: ConsumerSerializer;
+  serializer?: TaskqSerializer;
   /**
    * Nest deserializer: its `deserialize(value)` becomes the payload codec's `decode` (synchronous): what it returns
    * is the handler's `@Payload()`. Ignored when `codec` is given.
    * @defaultValue none (payloads stored as JSON)
    */
-  deserializer?: ConsumerDeserializer;
+  deserializer?: TaskqDeserializer;
 }
 
 type Listener = (...args: never[]) => void;

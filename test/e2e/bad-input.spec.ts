@@ -41,7 +41,7 @@ class EmptyType {
 
 @Controller()
 class NoHandlers {
-  @EventPattern('tcp-only', Symbol('other'))
+  @EventPattern<string>('tcp-only', Symbol('other'))
   other() {
     return 1;
   }

@@ -1,4 +1,4 @@
-import { Controller, Inject, Injectable, Module } from '@nestjs/common';
+import { Controller, Inject, Injectable, Module, type Type } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { ClientsModule, Payload, type ClientProxy } from '@nestjs/microservices';
@@ -35,7 +35,7 @@ class Producer {
       inject: [ConfigService],
       useFactory: (c: ConfigService) => ({ connection: c.getOrThrow<string>('REDIS_URL'), prefix: c.getOrThrow<string>('TASKQ_PREFIX') }),
     }),
-    ClientsModule.register([{ name: 'TASKS', customClass: TaskqClient, options: { connection: testRedisUrl(), prefix } }]),
+    ClientsModule.register([{ name: 'TASKS', customClass: TaskqClient as Type<ClientProxy>, options: { connection: testRedisUrl(), prefix } }]),
   ],
   controllers: [MathTasks],
   providers: [Producer],
