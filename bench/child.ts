@@ -4,6 +4,7 @@
  * argv: <spec JSON> <result file>. Writes { ok, result } or { ok: false, error } to the result file.
  */
 import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import type { Adapter, LibName } from './adapters/types.js';
 import { ServerProbe } from './redis.js';
 import type { WorkloadContext } from './workloads/context.js';
@@ -16,6 +17,26 @@ export interface ChildSpec {
   url: string;
   round: number;
   params: unknown;
+  /** Write a V8 CPU profile of the timed part here (.cpuprofile). */
+  profileFile?: string;
+}
+
+/** A V8 CPU profiler (node:inspector) around the timed part only, so start-up and preload stay out of it. */
+function inspectorProfiler(file: string): NonNullable<WorkloadContext['profiler']> {
+  const session = new Session();
+  session.connect();
+  return {
+    async start() {
+      await session.post('Profiler.enable');
+      await session.post('Profiler.setSamplingInterval', { interval: 100 });
+      await session.post('Profiler.start');
+    },
+    async stop() {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
 }
 
 async function loadAdapter(lib: LibName, url: string): Promise<Adapter> {
@@ -54,7 +75,12 @@ async function main(): Promise<void> {
   const probe = new ServerProbe(spec.url);
   try {
     const adapter = await loadAdapter(spec.lib, spec.url);
-    const ctx: WorkloadContext = { adapter, probe, queue: (tag) => `bench-${spec.lib}-r${spec.round}-${tag}` };
+    const ctx: WorkloadContext = {
+      adapter,
+      probe,
+      queue: (tag) => `bench-${spec.lib}-r${spec.round}-${tag}`,
+      profiler: spec.profileFile ? inspectorProfiler(spec.profileFile) : undefined,
+    };
     const result = await runWorkload(ctx, spec);
     writeFileSync(out, JSON.stringify({ ok: true, result }));
   } catch (err) {

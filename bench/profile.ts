@@ -38,6 +38,7 @@ function area(url: string, fn: string): string {
   if (fn === '(garbage collector)') return 'gc';
   if (fn === '(idle)') return 'idle';
   if (fn === '(program)') return 'program';
+  if (fn === 'dispatch' && url === '') return 'profiler (Profiler.stop serialising)';
   const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (nm) return nm[1]!;
   if (/\/dist-dev\/lib\//.test(url) || /\/lib\/(core|nest)\//.test(url)) return 'nestjs-taskq lib/';

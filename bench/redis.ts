@@ -124,6 +124,8 @@ const SCRIPT_COMMANDS = new Set(['evalsha', 'eval', 'evalsha_ro', 'eval_ro', 'fc
 /** A snapshot of the server-side counters. */
 export interface ServerSnapshot {
   commands: CommandCounts;
+  /** Microseconds spent executing, per command name (a script's usec includes the commands run inside it). */
+  usec: CommandCounts;
   /** used_cpu_user_main_thread + used_cpu_sys_main_thread, in µs (falls back to used_cpu_user+sys). */
   cpuMicros: number;
   usedMemory: number;
@@ -160,18 +162,22 @@ export class ServerProbe {
   async snapshot(): Promise<ServerSnapshot> {
     const info = parseInfo(await this.redis.info('all'));
     const commands: CommandCounts = {};
+    const usec: CommandCounts = {};
     for (const [key, value] of info) {
       if (!key.startsWith('cmdstat_')) continue;
       const name = key.slice('cmdstat_'.length);
       if (MEASUREMENT_COMMANDS.has(name)) continue;
       const calls = /calls=(\d+)/.exec(value);
       if (calls) commands[name] = Number(calls[1]) - (this.own[name] ?? 0);
+      const us = /usec=(\d+)/.exec(value);
+      if (us) usec[name] = Number(us[1]);
     }
     const num = (k: string): number => Number(info.get(k) ?? 0);
     const mainCpu = num('used_cpu_user_main_thread') + num('used_cpu_sys_main_thread');
     const cpu = mainCpu > 0 ? mainCpu : num('used_cpu_user') + num('used_cpu_sys');
     return {
       commands,
+      usec,
       cpuMicros: Math.round(cpu * 1e6),
       usedMemory: num('used_memory'),
       netInputBytes: num('total_net_input_bytes'),
@@ -197,18 +203,22 @@ export interface CommandDelta {
   scripts: number;
   /** Executions per command name. */
   byCommand: CommandCounts;
+  /** Server time executing script calls (EVALSHA/EVAL/FCALL, inner commands included), µs. */
+  scriptUsec: number;
 }
 
 export function commandDelta(before: ServerSnapshot, after: ServerSnapshot, divisor = 1): CommandDelta {
   const byCommand: CommandCounts = {};
   let total = 0;
   let scripts = 0;
+  let scriptUsec = 0;
+  for (const name of SCRIPT_COMMANDS) scriptUsec += (after.usec[name] ?? 0) - (before.usec[name] ?? 0);
   for (const [name, calls] of Object.entries(after.commands)) {
     const d = calls - (before.commands[name] ?? 0);
     if (d <= 0) continue;
-    byCommand[name] = round(d / divisor, 3);
+    byCommand[name] = round(d / divisor, 4);
     total += d;
     if (SCRIPT_COMMANDS.has(name)) scripts += d;
   }
-  return { total: round(total / divisor, 3), scripts: round(scripts / divisor, 3), byCommand };
+  return { total: round(total / divisor, 4), scripts: round(scripts / divisor, 4), byCommand, scriptUsec: round(scriptUsec / divisor, 2) };
 }

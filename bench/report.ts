@@ -85,7 +85,7 @@ export function buildReport(
   env: Record<string, unknown>,
   raw: RawResults,
   scheduler: SchedulerBenchResult | { error: string } | undefined,
-  profile: ProfileSummary | { error: string } | undefined,
+  profile: Partial<Record<LibName, ProfileSummary | { error: string }>> | undefined,
 ) {
   const tp = Object.fromEntries(Object.entries(raw.throughput).map(([k, v]) => [k, throughputSummary(v as ThroughputResult[])]));
   const enqBulk = Object.fromEntries(Object.entries(raw.enqueue).map(([k, v]) => [k, enqueueSummary(v as EnqueueResult[], 'bulk')]));

@@ -9,7 +9,7 @@
  * a --cpu-prof run of the taskq drain, summarised).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +25,12 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 2 : 7));
 const PIN = process.env.BENCH_PIN !== '0' && cpus().length >= 2 && hasTaskset();
 const LIBS = new Set((process.env.BENCH_LIBS ?? 'taskq,nest,bullmq').split(',').map((s) => s.trim()) as LibName[]);
 const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : undefined;
-const PROFILE = process.env.BENCH_PROFILE === '1';
+/** BENCH_PROFILE=1 profiles the taskq and nest drains; or a list, e.g. BENCH_PROFILE=nest. */
+const PROFILE: LibName[] = !process.env.BENCH_PROFILE || process.env.BENCH_PROFILE === '0'
+  ? []
+  : process.env.BENCH_PROFILE === '1'
+    ? ['taskq', 'nest']
+    : (process.env.BENCH_PROFILE.split(',').map((x) => x.trim()) as LibName[]);
 const OUT_DIR = join(process.cwd(), '.bench-out');
 const CHILD = fileURLToPath(new URL('./child.js', import.meta.url));
 
@@ -64,17 +69,14 @@ function gitDescribe(): string {
   return dirty ? `${rev} (lib/ has uncommitted changes)` : rev;
 }
 
-interface ChildOptions {
-  profileDir?: string;
-}
-
 /** Runs one measurement in a fresh Node process (pinned to CPU 1 when pinning is on) on a flushed server. */
-async function runChild(probe: ServerProbe, spec: ChildSpec, options: ChildOptions = {}): Promise<unknown> {
+async function runChild(probe: ServerProbe, spec: ChildSpec): Promise<unknown> {
   await probe.flushAll();
   const resultFile = join(tmpdir(), `taskq-bench-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
-  const nodeArgs = [...(options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : []), CHILD, JSON.stringify(spec), resultFile];
+  const nodeArgs = [CHILD, JSON.stringify(spec), resultFile];
   const [cmd, args] = PIN ? ['taskset', ['-c', '1', process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const started = Date.now();
+  const load = Math.round(loadavg()[0]! * 100) / 100;
   await new Promise<void>((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'] });
     const timer = setTimeout(() => {
@@ -94,8 +96,8 @@ async function runChild(probe: ServerProbe, spec: ChildSpec, options: ChildOptio
   const out = JSON.parse(readFileSync(resultFile, 'utf8')) as { ok: boolean; result?: unknown; error?: string };
   rmSync(resultFile, { force: true });
   if (!out.ok) throw new Error(`${spec.lib} ${spec.workload} failed:\n${out.error}`);
-  log(`  ${spec.workload.padEnd(10)} ${spec.lib.padEnd(6)} round ${spec.round}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  return out.result;
+  log(`  ${spec.workload.padEnd(10)} ${spec.lib.padEnd(6)} round ${spec.round}: done in ${((Date.now() - started) / 1000).toFixed(1)} s (load ${load})`);
+  return { ...(out.result as object), loadavg1: load };
 }
 
 /** ABBA: even rounds in the given order, odd rounds reversed. */
@@ -123,7 +125,7 @@ async function main(): Promise<void> {
     (bucket[lib] ??= []).push(value);
   };
   let scheduler: SchedulerBenchResult | { error: string } | undefined;
-  let profile: ProfileSummary | { error: string } | undefined;
+  const profile: Partial<Record<LibName, ProfileSummary | { error: string }>> = {};
   try {
     const tpLibs = (['taskq', 'nest', 'bullmq'] as LibName[]).filter((l) => LIBS.has(l));
     const coreLibs = (['taskq', 'bullmq'] as LibName[]).filter((l) => LIBS.has(l));
@@ -160,17 +162,15 @@ async function main(): Promise<void> {
         scheduler = { error: err instanceof Error ? err.message : String(err) };
       }
     }
-    if (PROFILE && LIBS.has('taskq')) {
-      const dir = join(OUT_DIR, 'profile');
-      rmSync(dir, { recursive: true, force: true });
-      mkdirSync(dir, { recursive: true });
-      log('profiling the taskq drain (--cpu-prof)');
+    for (const lib of PROFILE) {
+      const file = join(OUT_DIR, `profile-${lib}.cpuprofile`);
+      rmSync(file, { force: true });
+      log(`profiling the timed part of the ${lib} drain (${file})`);
       try {
-        await runChild(probe, { lib: 'taskq', workload: 'throughput', url: redis.url, round: 99, params: PARAMS.throughput }, { profileDir: dir });
-        const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
-        profile = file ? summarizeProfile(join(dir, file), 25) : { error: 'no .cpuprofile written' };
+        await runChild(probe, { lib, workload: 'throughput', url: redis.url, round: 99, params: PARAMS.throughput, profileFile: file });
+        profile[lib] = existsSync(file) ? summarizeProfile(file, 25) : { error: 'no profile written' };
       } catch (err) {
-        profile = { error: err instanceof Error ? err.message : String(err) };
+        profile[lib] = { error: err instanceof Error ? err.message : String(err) };
       }
     }
   } finally {
@@ -192,12 +192,13 @@ async function main(): Promise<void> {
     cpuModel: cpus()[0]?.model,
     pinned: PIN ? 'redis-server on CPU 0, each measurement process on CPU 1 (taskset)' : 'no',
     loadavgAtStart: load0.map((v) => Math.round(v * 100) / 100),
+    loadavgAtEnd: loadavg().map((v) => Math.round(v * 100) / 100),
     stealPercent,
     rounds: ROUNDS,
     quick: QUICK,
     params: PARAMS,
   };
-  const report = buildReport(env, raw, scheduler, profile);
+  const report = buildReport(env, raw, scheduler, PROFILE.length ? profile : undefined);
   const json = JSON.stringify(report, null, 2);
   writeFileSync(join(OUT_DIR, 'last.json'), json);
   process.stdout.write(`${json}\n\n`);

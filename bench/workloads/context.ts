@@ -7,6 +7,8 @@ export interface WorkloadContext {
   probe: ServerProbe;
   /** A fresh queue name for this measurement (`tag` tells warm-up and measured queues apart). */
   queue(tag: string): string;
+  /** When profiling: started right before, and stopped right after, the timed part of a measurement. */
+  profiler?: { start(): Promise<void>; stop(): Promise<void> };
 }
 
 /** Resolves when `count()` reaches `target`, or rejects after `timeoutMs` saying how far it got. */

@@ -49,12 +49,14 @@ async function drain(ctx: WorkloadContext, queue: string, p: ThroughputParams, m
     onCompleted: done.tick,
   });
   const s1 = await ctx.probe.snapshot();
+  if (measure) await ctx.profiler?.start();
   const cpu0 = process.cpuUsage();
   const t0 = nowMs();
   await worker.start();
   await done.until(n, 120_000, `${ctx.adapter.name} drain`);
   await ctx.adapter.settle?.(queue, ctx.probe);
   const t1 = nowMs();
+  if (measure) await ctx.profiler?.stop();
   const nodeCpu = cpuSince(cpu0);
   const s2 = await ctx.probe.snapshot();
   await worker.close();
