@@ -8,3 +8,4 @@ export { parseDuration } from './duration.js';
 export type { Task, TaskInfo, TaskState, TaskHandlerFn } from './task.js';
 export { TASK_STATES } from './task.js';
 export { systemClock, SimulatedClock, type Clock } from './clock.js';
+export { TaskInspector, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type QueueInfo, type ListTasksPage, type InspectorOptions } from './inspector.js';

@@ -1,0 +1,378 @@
+import { CorruptMessageError, decodeMessage, encodeMessage } from './broker/codec.js';
+import { utcDay } from './broker/keys.js';
+import { RedisBroker, type StoredTask } from './broker/redis-broker.js';
+import { systemClock, type Clock } from './clock.js';
+import { closeClient, connect, type RedisClient } from './connection.js';
+import { ClosedError, InvalidOptionError, InvalidStateError, TaskNotFoundError } from './errors.js';
+import {
+  DEFAULT_PREFIX,
+  validatePrefix,
+  validateQueueName,
+  type PayloadCodec,
+  type TaskqOptions,
+} from './options.js';
+import { TASK_STATES, type TaskInfo, type TaskState } from './task.js';
+import { JSON_CODEC, toTaskInfo } from './task-info.js';
+
+/** A snapshot of one queue, as {@link TaskInspector.queueInfo} reports it. */
+export interface QueueInfo {
+  /** The queue name. */
+  queue: string;
+  /** Every task the queue holds: pending + active + scheduled + retry + archived + completed. */
+  size: number;
+  /** Tasks waiting to be picked up. */
+  pending: number;
+  /** Tasks claimed by a worker. */
+  active: number;
+  /** Tasks waiting for their `processAt` time. */
+  scheduled: number;
+  /** Failed tasks waiting for their next attempt. */
+  retry: number;
+  /** Tasks that failed for good (retries exhausted, SkipRetryError, canceled) or were archived by hand. */
+  archived: number;
+  /** Completed tasks kept for their `retention`. */
+  completed: number;
+  /** Attempts that finished today (UTC), successful or not. */
+  processed: number;
+  /** Attempts that failed today (UTC). */
+  failed: number;
+  /** Attempts that finished, all time. */
+  processedTotal: number;
+  /** Attempts that failed, all time. */
+  failedTotal: number;
+  /** True while the queue is paused (workers do not pick its tasks up). */
+  paused: boolean;
+  /** When the queue was paused, while it is. */
+  pausedAt?: Date;
+  /**
+   * Milliseconds since the oldest pending task (the head of the queue, next to run) became ready; 0 when nothing is
+   * pending.
+   */
+  latency: number;
+  /**
+   * Approximate bytes the queue's task records and state structures use in Redis (`MEMORY USAGE` with sampling);
+   * absent when the server does not allow `MEMORY USAGE`.
+   */
+  memoryUsage?: number;
+  /** When this snapshot was taken. */
+  timestamp: Date;
+}
+
+/** Which page of tasks {@link TaskInspector.listTasks} returns. */
+export interface ListTasksPage {
+  /** The page number, 1-based. @defaultValue 1 */
+  page?: number;
+  /** Tasks per page, 1 to 1000. @defaultValue 30 */
+  size?: number;
+}
+
+/** Default page size of {@link TaskInspector.listTasks}. */
+export const DEFAULT_PAGE_SIZE = 30;
+/** Largest page size of {@link TaskInspector.listTasks}. */
+export const MAX_PAGE_SIZE = 1000;
+
+/** Options of a {@link TaskInspector}. */
+export interface InspectorOptions extends TaskqOptions {
+  /** Source of time (for latency and the day of the daily counters). @defaultValue the system clock */
+  clock?: Clock;
+}
+
+interface Located {
+  queue: string;
+  stored: StoredTask;
+}
+
+/**
+ * Reads and manages queues and tasks: sizes and counters, task lists by state, and the inspector's state
+ * transitions (run now, archive, delete, pause). Mirrors Asynq's `Inspector`.
+ *
+ * Methods that take an optional `queue` search every registered queue when it is omitted (ids are unique within a
+ * queue; when the same id exists in several queues, the first queue in name order wins).
+ *
+ * @example
+ * ```ts
+ * const inspector = new TaskInspector({ connection: 'redis://127.0.0.1:6379' });
+ * const info = await inspector.queueInfo('default');
+ * const failed = await inspector.listTasks('default', 'archived', { page: 1, size: 20 });
+ * for (const task of failed) await inspector.runTask(task.id, 'default');
+ * await inspector.close();
+ * ```
+ */
+export class TaskInspector {
+  /** The command connection (yours if you passed an instance in). */
+  readonly redis: RedisClient;
+  private readonly owned: boolean;
+  private readonly broker: RedisBroker;
+  private readonly codec: PayloadCodec;
+  private readonly clock: Clock;
+  private closed = false;
+
+  /**
+   * Creates an inspector. It connects lazily like ioredis does; a connection instance you pass in is used as it is
+   * and never closed by {@link close}.
+   * @throws InvalidOptionError for an invalid prefix.
+   */
+  constructor(options: InspectorOptions = {}) {
+    const prefix = validatePrefix(options.prefix ?? DEFAULT_PREFIX);
+    const { client, owned } = connect(options.connection, 'taskq:inspector');
+    this.redis = client;
+    this.owned = owned;
+    this.broker = new RedisBroker(client, prefix);
+    this.codec = options.codec ?? JSON_CODEC;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** Every registered queue name (every queue a task was ever enqueued to or a worker served), sorted. */
+  async queues(): Promise<string[]> {
+    this.assertOpen();
+    return this.broker.queues();
+  }
+
+  /**
+   * Sizes per state, processed/failed counts of today (UTC) and in total, the pause flag and the latency of a queue.
+   * A queue that holds nothing reports zeros.
+   * @throws InvalidOptionError for an invalid queue name.
+   */
+  async queueInfo(queue: string): Promise<QueueInfo> {
+    this.assertOpen();
+    validateQueueName(queue);
+    const now = this.clock.now();
+    const snap = await this.broker.queueSnapshot(queue, utcDay(now));
+    let latency = 0;
+    if (snap.pending > 0) {
+      let head =
+        snap.headId !== undefined ? (await this.broker.messages(queue, [snap.headId]))[0] : undefined;
+      if (head === undefined) head = (await this.broker.pendingHead(queue))?.message;
+      if (head !== undefined) {
+        try {
+          latency = Math.max(0, now - decodeMessage(head).readyAt);
+        } catch (err) {
+          if (!(err instanceof CorruptMessageError)) throw err;
+          // A corrupt head has no ready-at time; the worker archives it when it gets to it.
+        }
+      }
+    }
+    const info: QueueInfo = {
+      queue,
+      size: snap.pending + snap.active + snap.scheduled + snap.retry + snap.archived + snap.completed,
+      pending: snap.pending,
+      active: snap.active,
+      scheduled: snap.scheduled,
+      retry: snap.retry,
+      archived: snap.archived,
+      completed: snap.completed,
+      processed: snap.processedToday,
+      failed: snap.failedToday,
+      processedTotal: snap.processedTotal,
+      failedTotal: snap.failedTotal,
+      paused: snap.paused,
+      latency,
+      timestamp: new Date(now),
+    };
+    if (snap.pausedAt !== undefined) info.pausedAt = new Date(snap.pausedAt);
+    if (snap.memoryUsage !== undefined) info.memoryUsage = snap.memoryUsage;
+    return info;
+  }
+
+  /**
+   * Lists the tasks of a queue in one state, a page at a time (pages are 1-based; default page 1 of 30 tasks). Order:
+   * - `pending`: queue order, the next task to run first;
+   * - `active`: by lease expiry (the longest-running first), then active tasks without a lease;
+   * - `scheduled`, `retry`: by due time, soonest first;
+   * - `archived`: most recently archived first;
+   * - `completed`: by expiry of their retention, soonest first.
+   *
+   * A page is read in two round trips; a task that changes state in between is listed in the state asked for, and
+   * one deleted in between is left out (so a page can hold fewer tasks than `size`).
+   * @throws InvalidOptionError for an invalid queue name, state, page or size.
+   */
+  async listTasks(queue: string, state: TaskState, page: ListTasksPage = {}): Promise<TaskInfo[]> {
+    this.assertOpen();
+    validateQueueName(queue);
+    validateState(state);
+    if (typeof page !== 'object' || page === null)
+      throw new InvalidOptionError('page', 'expected { page?, size? }');
+    const pageNo = page.page ?? 1;
+    const size = page.size ?? DEFAULT_PAGE_SIZE;
+    if (typeof pageNo !== 'number' || !Number.isInteger(pageNo) || pageNo < 1) {
+      throw new InvalidOptionError(
+        'page',
+        `got ${String(pageNo)}; expected an integer of at least 1 (pages are 1-based)`,
+      );
+    }
+    if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) {
+      throw new InvalidOptionError(
+        'size',
+        `got ${String(size)}; expected an integer from 1 to ${MAX_PAGE_SIZE}`,
+      );
+    }
+    const start = (pageNo - 1) * size;
+    if (!Number.isSafeInteger(start + size))
+      throw new InvalidOptionError('page', `got ${pageNo}; the page is out of range`);
+    const listed = await this.broker.listTasks(queue, state, start, size);
+    return listed.map((t) => toTaskInfo(queue, t.id, t.stored, this.codec));
+  }
+
+  /**
+   * Reads a task (from `queue`, or searching every registered queue). Null when there is no such task.
+   * @throws InvalidOptionError for an invalid id or queue name.
+   */
+  async getTask(id: string, queue?: string): Promise<TaskInfo | null> {
+    this.assertOpen();
+    const found = await this.locate(id, queue);
+    return found ? toTaskInfo(found.queue, id, found.stored, this.codec) : null;
+  }
+
+  /**
+   * Makes a scheduled, retry or archived task pending now (it goes to the back of the queue). Its retry count is
+   * kept; queue latency counts from now.
+   * @throws TaskNotFoundError when there is no such task.
+   * @throws InvalidStateError when the task is pending, active or completed.
+   * @throws InvalidOptionError for an invalid id or queue name.
+   */
+  async runTask(id: string, queue?: string): Promise<void> {
+    this.assertOpen();
+    const found = await this.locate(id, queue);
+    if (!found) throw new TaskNotFoundError(id, queue);
+    let rewrite: { expected: string; next: string } | undefined;
+    try {
+      const m = decodeMessage(found.stored.message);
+      rewrite = { expected: found.stored.message, next: encodeMessage({ ...m, readyAt: this.clock.now() }) };
+    } catch {
+      // a corrupt record moves as it is; the worker archives it with the reason
+    }
+    const code = await this.broker.runTask(found.queue, id, rewrite);
+    this.check(code, id, found.queue, 'runTask', 'scheduled, retry or archived', {
+      '-1': 'active',
+      '-2': 'pending',
+      '-3': 'completed',
+    });
+  }
+
+  /**
+   * Archives a pending, scheduled or retry task (it stays inspectable and can be run again with {@link runTask}).
+   * @throws TaskNotFoundError when there is no such task.
+   * @throws InvalidStateError when the task is active, already archived or completed.
+   * @throws InvalidOptionError for an invalid id or queue name.
+   */
+  async archiveTask(id: string, queue?: string): Promise<void> {
+    this.assertOpen();
+    const found = await this.locate(id, queue);
+    if (!found) throw new TaskNotFoundError(id, queue);
+    const code = await this.broker.archiveTask(found.queue, id, this.clock.now());
+    this.check(code, id, found.queue, 'archiveTask', 'pending, scheduled or retry', {
+      '-1': 'active',
+      '-2': 'archived',
+      '-3': 'completed',
+    });
+  }
+
+  /**
+   * Deletes a task in any state but active, and frees its unique lock (so the same task can be enqueued again).
+   * Cancel an active task with `TaskClient.cancel` instead.
+   * @throws TaskNotFoundError when there is no such task.
+   * @throws InvalidStateError when the task is active.
+   * @throws InvalidOptionError for an invalid id or queue name.
+   */
+  async deleteTask(id: string, queue?: string): Promise<void> {
+    this.assertOpen();
+    const found = await this.locate(id, queue);
+    if (!found) throw new TaskNotFoundError(id, queue);
+    let uniqueKey: string | undefined;
+    try {
+      const m = decodeMessage(found.stored.message);
+      if (m.uniqueDigest) uniqueKey = this.broker.keys(found.queue).unique(m.type, m.uniqueDigest);
+    } catch {
+      // a corrupt record can still be deleted; it has no unique lock we can name
+    }
+    const code = await this.broker.deleteTask(found.queue, id, uniqueKey);
+    this.check(code, id, found.queue, 'deleteTask', 'pending, scheduled, retry, archived or completed', {
+      '-1': 'active',
+    });
+  }
+
+  /**
+   * Pauses a queue: workers stop picking its tasks up (running ones finish); enqueueing goes on. Pausing a paused
+   * queue does nothing. The queue need not exist yet.
+   * @throws InvalidOptionError for an invalid queue name.
+   */
+  async pauseQueue(queue: string): Promise<void> {
+    this.assertOpen();
+    validateQueueName(queue);
+    await this.broker.pause(queue, this.clock.now());
+  }
+
+  /**
+   * Resumes a paused queue; idle workers are woken at once when tasks are waiting. Unpausing a queue that is not
+   * paused does nothing.
+   * @throws InvalidOptionError for an invalid queue name.
+   */
+  async unpauseQueue(queue: string): Promise<void> {
+    this.assertOpen();
+    validateQueueName(queue);
+    await this.broker.unpause(queue);
+  }
+
+  /** Closes the connection the inspector created (never one you passed in). Later calls throw ClosedError. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.owned) await closeClient(this.redis);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ClosedError('TaskInspector');
+  }
+
+  private async locate(id: string, queue?: string): Promise<Located | undefined> {
+    validateTaskId(id);
+    if (queue !== undefined) {
+      validateQueueName(queue);
+      const stored = await this.broker.task(queue, id);
+      return stored ? { queue, stored } : undefined;
+    }
+    const queues = await this.broker.queues();
+    const found = await Promise.all(
+      queues.map(async (q) => ({ queue: q, stored: await this.broker.task(q, id) })),
+    );
+    const hit = found.find((f) => f.stored !== undefined);
+    return hit?.stored ? { queue: hit.queue, stored: hit.stored } : undefined;
+  }
+
+  /** Maps a script's return code: 1 ok, 0 not found, negative codes are the states that refuse the operation. */
+  private check(
+    code: number,
+    id: string,
+    queue: string,
+    op: string,
+    allowed: string,
+    refused: Record<string, TaskState>,
+  ): void {
+    if (code === 1) return;
+    if (code === 0) throw new TaskNotFoundError(id, queue);
+    const state = refused[String(code)];
+    throw new InvalidStateError(
+      `${op}: task "${id}" in queue "${queue}" is ${state ?? `in an unexpected state (code ${code})`}; ${op} applies to ${allowed} tasks`,
+    );
+  }
+}
+
+function validateState(state: unknown): TaskState {
+  if (typeof state !== 'string' || !(TASK_STATES as readonly string[]).includes(state)) {
+    throw new InvalidOptionError(
+      'state',
+      `got ${JSON.stringify(state)}; expected one of ${TASK_STATES.join(', ')}`,
+    );
+  }
+  return state as TaskState;
+}
+
+function validateTaskId(id: unknown): string {
+  if (typeof id !== 'string' || id.length === 0 || id.length > 256) {
+    throw new InvalidOptionError(
+      'id',
+      `got ${JSON.stringify(id)}; a task id is a non-empty string of at most 256 characters`,
+    );
+  }
+  return id;
+}
