@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import type { Subscription } from 'rxjs';
+import { TaskInspector } from '../core/inspector.js';
 import { TaskqClient } from './taskq.client.js';
 import { TaskqServer } from './taskq.server.js';
 
@@ -19,7 +20,7 @@ interface ClosableAdapter {
  * {@link TaskqServer} of its app (found in Nest's RPC target registry) first: from the HTTP adapter's
  * `beforeClose` step, which `app.close()` runs before any destroy hook, and again (a no-op by then) from its own
  * `onModuleDestroy`. Draining is the server's graceful `close()`: running tasks finish within `shutdownTimeout`,
- * the others go back to their queue. The injectable clients close last, in `onApplicationShutdown`, so your own
+ * the others go back to their queue. The injectable client and inspector close last, in `onApplicationShutdown`, so your own
  * destroy hooks can still enqueue.
  */
 @Injectable()
@@ -31,6 +32,7 @@ export class TaskqLifecycle implements OnModuleInit, OnModuleDestroy, OnApplicat
   constructor(
     private readonly modules: ModulesContainer,
     private readonly client: TaskqClient,
+    private readonly inspector: TaskInspector,
     @Optional() @Inject(HttpAdapterHost) private readonly adapterHost?: HttpAdapterHost,
   ) {}
 
@@ -55,7 +57,7 @@ export class TaskqLifecycle implements OnModuleInit, OnModuleDestroy, OnApplicat
 
   async onApplicationShutdown(): Promise<void> {
     this.subscription?.unsubscribe();
-    await this.client.close();
+    await Promise.all([this.client.close(), this.inspector.close()]);
   }
 
   /** Gracefully closes every TaskqServer of this app (idempotent). */

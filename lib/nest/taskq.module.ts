@@ -1,4 +1,6 @@
 import { Module, type DynamicModule, type FactoryProvider, type InjectionToken, type ModuleMetadata, type OptionalFactoryDependency, type Provider } from '@nestjs/common';
+import { TaskInspector } from '../core/inspector.js';
+import { codecFromNest } from './taskq-codec.js';
 import { TaskqClient, type TaskqClientOptions } from './taskq.client.js';
 import { TASKQ_MODULE_OPTIONS } from './taskq.constants.js';
 import { TaskqLifecycle } from './taskq.lifecycle.js';
@@ -22,8 +24,15 @@ const clientProvider: FactoryProvider<TaskqClient> = {
   inject: [TASKQ_MODULE_OPTIONS],
 };
 
+const inspectorProvider: FactoryProvider<TaskInspector> = {
+  provide: TaskInspector,
+  useFactory: ({ serializer, deserializer, ...options }: TaskqModuleOptions) =>
+    new TaskInspector({ ...options, codec: codecFromNest({ codec: options.codec, serializer, deserializer }) }),
+  inject: [TASKQ_MODULE_OPTIONS],
+};
+
 /**
- * Provides {@link TaskqClient} to the whole app (global module), closes it on shutdown, and drains every
+ * Provides {@link TaskqClient} and `TaskInspector` to the whole app (global module), closes them on shutdown, and drains every
  * `TaskqServer` of the app before any provider is destroyed.
  *
  * ```ts
@@ -55,8 +64,8 @@ export class TaskqModule {
       module: TaskqModule,
       global: true,
       imports,
-      providers: [...providers, clientProvider, TaskqLifecycle],
-      exports: [TaskqClient, TASKQ_MODULE_OPTIONS],
+      providers: [...providers, clientProvider, inspectorProvider, TaskqLifecycle],
+      exports: [TaskqClient, TaskInspector, TASKQ_MODULE_OPTIONS],
     };
   }
 }

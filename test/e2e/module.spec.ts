@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { ClientsModule, Payload, type ClientProxy } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { TaskWorker } from '../../lib/core/index.js';
+import { TaskInspector, type TaskWorker } from '../../lib/core/index.js';
 import { TaskHandler, TaskqClient, TaskqModule, TaskqServer } from '../../lib/nest/index.js';
 import { cleanupPrefix, testRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
@@ -75,6 +75,11 @@ describe('TaskqModule and DI-built servers', () => {
       expect(keys.length).toBeGreaterThan(0);
       // TaskqClient also works as a ClientsModule customClass.
       expect(await lastValueFrom(producer.viaClientsModule.send('math:square', 3))).toBe(9);
+      // TaskInspector is provided too, on the same prefix.
+      const inspector = app.get(TaskInspector);
+      expect(await inspector.queues()).toContain('default');
+      const later = await producer.tasks.newTask('math:square', 2, { processIn: '1h' });
+      expect(await inspector.getTask(later.id)).toMatchObject({ type: 'math:square', state: 'scheduled' });
     } finally {
       await app.close();
     }
