@@ -1,6 +1,11 @@
 import type { PeriodicOptions } from '../core/periodic.js';
 import { TASKQ_EXTRAS_KEY } from './taskq.constants.js';
-import { describeMethod, readTaskqExtras, type PeriodicTaskMetadata, type TaskHandlerMetadata } from './task-handler.decorator.js';
+import {
+  describeMethod,
+  readTaskqExtras,
+  type PeriodicTaskMetadata,
+  type TaskHandlerMetadata,
+} from './task-handler.decorator.js';
 
 /** Options of {@link PeriodicTask}: the entry's options plus the payload every fired task carries. */
 export interface PeriodicTaskOptions extends PeriodicOptions {
@@ -29,7 +34,11 @@ export function PeriodicTask(cronspec: string, options: PeriodicTaskOptions = {}
     const extras = (Reflect.getMetadata(EXTRAS_METADATA, fn) as Record<string, unknown> | undefined) ?? {};
     const current = readTaskqExtras(extras) ?? {};
     const { payload = {}, ...entryOptions } = options;
-    const entry: PeriodicTaskMetadata = { cronspec, payload, options: entryOptions as Record<string, unknown> };
+    const entry: PeriodicTaskMetadata = {
+      cronspec,
+      payload,
+      options: entryOptions as Record<string, unknown>,
+    };
     const meta: Partial<TaskHandlerMetadata> = {
       ...current,
       handler: current.handler ?? describeMethod(target, key),

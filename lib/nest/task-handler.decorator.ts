@@ -29,7 +29,9 @@ export interface PeriodicTaskMetadata {
 }
 
 /** Reads the taskq part of a handler's extras, if any. */
-export function readTaskqExtras(extras: Record<string, unknown> | undefined): Partial<TaskHandlerMetadata> | undefined {
+export function readTaskqExtras(
+  extras: Record<string, unknown> | undefined,
+): Partial<TaskHandlerMetadata> | undefined {
   const value = extras?.[TASKQ_EXTRAS_KEY];
   return typeof value === 'object' && value !== null ? (value as Partial<TaskHandlerMetadata>) : undefined;
 }
@@ -58,11 +60,14 @@ export function TaskHandler(type: string, options: TaskHandlerOptions = {}): Met
   return (target, key, descriptor) => {
     const meta: TaskHandlerMetadata = { type, handler: describeMethod(target, key) };
     const previous = Reflect.getMetadata('microservices:pattern_extras', descriptor.value as object) as
-      | Record<string, unknown>
-      | undefined;
+      Record<string, unknown> | undefined;
     const earlier = readTaskqExtras(previous);
     if (earlier?.periodic) meta.periodic = earlier.periodic;
-    EventPattern<string>(type, TASKQ_TRANSPORT, { ...options.extras, [TASKQ_EXTRAS_KEY]: meta })(target, key, descriptor);
+    EventPattern<string>(type, TASKQ_TRANSPORT, { ...options.extras, [TASKQ_EXTRAS_KEY]: meta })(
+      target,
+      key,
+      descriptor,
+    );
     return descriptor;
   };
 }

@@ -7,8 +7,14 @@ export type TaskqSerializer = Serializer<unknown, unknown>;
 export type TaskqDeserializer = Deserializer<unknown, unknown>;
 
 function rejectAsync(value: unknown, what: string): unknown {
-  if (value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function') {
-    throw new TypeError(`${what} returned a Promise; taskq serializers and deserializers must be synchronous`);
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as { then?: unknown }).then === 'function'
+  ) {
+    throw new TypeError(
+      `${what} returned a Promise; taskq serializers and deserializers must be synchronous`,
+    );
   }
   return value;
 }
@@ -29,7 +35,9 @@ export function codecFromNest(options: {
   const deserializer = options.deserializer as { deserialize(value: unknown): unknown } | undefined;
   if (!serializer && !deserializer) return undefined;
   return {
-    encode: serializer ? (payload) => rejectAsync(serializer.serialize(payload), 'serializer.serialize') : (payload) => payload,
+    encode: serializer
+      ? (payload) => rejectAsync(serializer.serialize(payload), 'serializer.serialize')
+      : (payload) => payload,
     decode: deserializer
       ? (encoded) => rejectAsync(deserializer.deserialize(encoded), 'deserializer.deserialize')
       : (encoded) => encoded,

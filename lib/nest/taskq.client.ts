@@ -65,7 +65,12 @@ export class TaskqClient extends ClientProxy<TaskqClientEvents, TaskqStatus> {
    * which every `TaskqServer` does by default). The same `options.id` updates the entry in place.
    * @returns the entry id
    */
-  async newPeriodicTask(cronspec: string, type: string, payload: unknown, options?: PeriodicOptions): Promise<string> {
+  async newPeriodicTask(
+    cronspec: string,
+    type: string,
+    payload: unknown,
+    options?: PeriodicOptions,
+  ): Promise<string> {
     return this.getScheduler().register(cronspec, type, payload, options);
   }
 
@@ -120,7 +125,9 @@ export class TaskqClient extends ClientProxy<TaskqClientEvents, TaskqStatus> {
     };
     (async () => {
       const { type, payload, options } = this.unpack(packet);
-      const { result } = await this.getCore().enqueueAndWait<unknown>(type, payload, options, { signal: abort.signal });
+      const { result } = await this.getCore().enqueueAndWait<unknown>(type, payload, options, {
+        signal: abort.signal,
+      });
       const response = await result;
       finish({ response, isDisposed: true });
     })().catch((err: unknown) => finish({ err }));
@@ -130,7 +137,11 @@ export class TaskqClient extends ClientProxy<TaskqClientEvents, TaskqStatus> {
     };
   }
 
-  private unpack(packet: ReadPacket): { type: string; payload: unknown; options: EnqueueOptions | undefined } {
+  private unpack(packet: ReadPacket): {
+    type: string;
+    payload: unknown;
+    options: EnqueueOptions | undefined;
+  } {
     const type = packet.pattern as string;
     const record = packet.data instanceof TaskRecord ? (packet.data as TaskRecord) : undefined;
     const payload: unknown = record ? record.data : packet.data;
@@ -146,7 +157,10 @@ export class TaskqClient extends ClientProxy<TaskqClientEvents, TaskqStatus> {
     if (this.core) return this.core;
     if (this.closed) this.closed = false;
     const { serializer, deserializer, ...rest } = this.options;
-    const core = new TaskClient({ ...rest, codec: codecFromNest({ codec: rest.codec, serializer, deserializer }) });
+    const core = new TaskClient({
+      ...rest,
+      codec: codecFromNest({ codec: rest.codec, serializer, deserializer }),
+    });
     this.core = core;
     this.watch(core.redis);
     return core;
@@ -155,7 +169,10 @@ export class TaskqClient extends ClientProxy<TaskqClientEvents, TaskqStatus> {
   private getScheduler(): TaskScheduler {
     if (this.scheduler) return this.scheduler;
     const { serializer, deserializer, ...rest } = this.options;
-    const scheduler = new TaskScheduler({ ...rest, codec: codecFromNest({ codec: rest.codec, serializer, deserializer }) });
+    const scheduler = new TaskScheduler({
+      ...rest,
+      codec: codecFromNest({ codec: rest.codec, serializer, deserializer }),
+    });
     this.scheduler = scheduler;
     return scheduler;
   }

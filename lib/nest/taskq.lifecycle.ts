@@ -1,4 +1,12 @@
-import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Optional,
+  type OnApplicationShutdown,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import type { Subscription } from 'rxjs';
 import { TaskInspector } from '../core/inspector.js';
@@ -65,6 +73,7 @@ export class TaskqLifecycle implements OnModuleInit, OnModuleDestroy, OnApplicat
     const servers = [...this.servers];
     if (servers.length === 0) return;
     const results = await Promise.allSettled(servers.map((s) => s.close()));
-    for (const r of results) if (r.status === 'rejected') this.logger.error(`Draining a TaskqServer failed: ${String(r.reason)}`);
+    for (const r of results)
+      if (r.status === 'rejected') this.logger.error(`Draining a TaskqServer failed: ${String(r.reason)}`);
   }
 }

@@ -1,4 +1,12 @@
-import { Module, type DynamicModule, type FactoryProvider, type InjectionToken, type ModuleMetadata, type OptionalFactoryDependency, type Provider } from '@nestjs/common';
+import {
+  Module,
+  type DynamicModule,
+  type FactoryProvider,
+  type InjectionToken,
+  type ModuleMetadata,
+  type OptionalFactoryDependency,
+  type Provider,
+} from '@nestjs/common';
 import { TaskInspector } from '../core/inspector.js';
 import { codecFromNest } from './taskq-codec.js';
 import { TaskqClient, type TaskqClientOptions } from './taskq.client.js';
@@ -27,7 +35,10 @@ const clientProvider: FactoryProvider<TaskqClient> = {
 const inspectorProvider: FactoryProvider<TaskInspector> = {
   provide: TaskInspector,
   useFactory: ({ serializer, deserializer, ...options }: TaskqModuleOptions) =>
-    new TaskInspector({ ...options, codec: codecFromNest({ codec: options.codec, serializer, deserializer }) }),
+    new TaskInspector({
+      ...options,
+      codec: codecFromNest({ codec: options.codec, serializer, deserializer }),
+    }),
   inject: [TASKQ_MODULE_OPTIONS],
 };
 
@@ -53,13 +64,18 @@ export class TaskqModule {
   static forRootAsync(options: TaskqModuleAsyncOptions): DynamicModule {
     const optionsProvider: FactoryProvider<TaskqModuleOptions> = {
       provide: TASKQ_MODULE_OPTIONS,
-      useFactory: options.useFactory as (...args: unknown[]) => TaskqModuleOptions | Promise<TaskqModuleOptions>,
+      useFactory: options.useFactory as (
+        ...args: unknown[]
+      ) => TaskqModuleOptions | Promise<TaskqModuleOptions>,
       inject: options.inject ?? [],
     };
     return TaskqModule.build([optionsProvider, ...(options.extraProviders ?? [])], options.imports ?? []);
   }
 
-  private static build(providers: Provider[], imports: NonNullable<ModuleMetadata['imports']>): DynamicModule {
+  private static build(
+    providers: Provider[],
+    imports: NonNullable<ModuleMetadata['imports']>,
+  ): DynamicModule {
     return {
       module: TaskqModule,
       global: true,

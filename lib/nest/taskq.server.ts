@@ -164,7 +164,12 @@ export class TaskqServer extends Server<TaskqServerEvents, TaskqStatus> implemen
     await worker.start();
     const periodic = bindings.flatMap((b) => b.periodic);
     if (periodic.length > 0 || periodicSource !== undefined || runScheduler !== false) {
-      const scheduler = new TaskScheduler({ connection: rest.connection, prefix: rest.prefix, codec, logger: this.logger });
+      const scheduler = new TaskScheduler({
+        connection: rest.connection,
+        prefix: rest.prefix,
+        codec,
+        logger: this.logger,
+      });
       this.scheduler = scheduler;
       if (periodic.length > 0 || periodicSource !== undefined) {
         await scheduler.sync(periodicSource ?? DEFAULT_PERIODIC_SOURCE, periodic);
@@ -181,11 +186,15 @@ export class TaskqServer extends Server<TaskqServerEvents, TaskqStatus> implemen
     const bindings: Binding[] = [];
     for (const [route, handler] of this.messageHandlers) {
       const meta = readTaskqExtras(handler.extras);
-      const name = meta?.handler ?? `an @EventPattern/@MessagePattern handler for "${route}" without a transport`;
+      const name =
+        meta?.handler ?? `an @EventPattern/@MessagePattern handler for "${route}" without a transport`;
       try {
         validateTaskType(route);
       } catch {
-        throw new InvalidOptionError('type', `@TaskHandler on ${name}: the task type must be a non-empty string of at most 256 characters`);
+        throw new InvalidOptionError(
+          'type',
+          `@TaskHandler on ${name}: the task type must be a non-empty string of at most 256 characters`,
+        );
       }
       if (handler.next) {
         const names = [name];
@@ -197,14 +206,12 @@ export class TaskqServer extends Server<TaskqServerEvents, TaskqStatus> implemen
           `task type "${route}" has ${names.length} handlers: ${names.join(' and ')}; a task type needs exactly one @TaskHandler`,
         );
       }
-      const periodic = (meta?.periodic ?? []).map(
-        (p): PeriodicEntryInput => ({
-          cronspec: p.cronspec,
-          type: route,
-          payload: p.payload,
-          options: p.options as PeriodicOptions,
-        }),
-      );
+      const periodic = (meta?.periodic ?? []).map((p): PeriodicEntryInput => ({
+        cronspec: p.cronspec,
+        type: route,
+        payload: p.payload,
+        options: p.options as PeriodicOptions,
+      }));
       bindings.push({ type: route, handler, name, periodic });
     }
     return bindings;
@@ -253,7 +260,8 @@ export class TaskqServer extends Server<TaskqServerEvents, TaskqStatus> implemen
 
   private watch(worker: TaskWorker): void {
     worker.on('status', (status) => {
-      if (status === 'connected' && this.lastStatus === TaskqStatus.RECONNECTING) this.logger.log('Reconnected to Redis');
+      if (status === 'connected' && this.lastStatus === TaskqStatus.RECONNECTING)
+        this.logger.log('Reconnected to Redis');
       if (status === 'reconnecting' && this.lastStatus !== TaskqStatus.RECONNECTING) {
         this.logger.warn('Lost the connection to Redis; reconnecting');
       }
@@ -263,7 +271,10 @@ export class TaskqServer extends Server<TaskqServerEvents, TaskqStatus> implemen
       if (this.lastStatus !== TaskqStatus.RECONNECTING) this.logger.error(`Worker error: ${err.message}`);
     });
     worker.on('failed', (task, err, willRetry) => {
-      if (willRetry) this.logger.warn(`Task ${task.type} ${task.id} failed (retry ${task.retried + 1} of ${task.maxRetry} follows): ${err.message}`);
+      if (willRetry)
+        this.logger.warn(
+          `Task ${task.type} ${task.id} failed (retry ${task.retried + 1} of ${task.maxRetry} follows): ${err.message}`,
+        );
     });
     worker.on('archived', (task, err) => {
       this.logger.error(`Task ${task.type} ${task.id} archived: ${err.message}`);

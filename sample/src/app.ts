@@ -22,7 +22,9 @@ const DEMO_TIMEOUT_MS = 30_000;
  * Starts the sample: finds (or starts) Redis, an HTTP app with the taskq transport connected, and optionally runs
  * the demo against itself.
  */
-export async function bootstrap(options: { demo?: boolean; logger?: LoggerService; port?: number } = {}): Promise<RunningSample> {
+export async function bootstrap(
+  options: { demo?: boolean; logger?: LoggerService; port?: number } = {},
+): Promise<RunningSample> {
   const logger = new Logger('Sample');
   if (options.logger) Logger.overrideLogger(options.logger);
   const redis = await findRedis();
@@ -50,7 +52,9 @@ export async function bootstrap(options: { demo?: boolean; logger?: LoggerServic
   await app.startAllMicroservices();
   await app.listen(options.port ?? Number(process.env.PORT ?? 0), '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-  logger.log(`HTTP on ${url}  (try: curl -XPOST ${url}/signup -H 'content-type: application/json' -d '{"name":"Ada","email":"ada@example.com"}')`);
+  logger.log(
+    `HTTP on ${url}  (try: curl -XPOST ${url}/signup -H 'content-type: application/json' -d '{"name":"Ada","email":"ada@example.com"}')`,
+  );
 
   const close = async (): Promise<void> => {
     await app.close();
@@ -76,7 +80,9 @@ async function call(url: string, method: string, body?: unknown): Promise<unknow
 async function runDemo(url: string, progress: DemoProgress, logger: Logger): Promise<void> {
   const started = Date.now();
   logger.log('Demo: signing Ada up (welcome email now, reminder in 2s)');
-  const signup = (await call(`${url}/signup`, 'POST', { name: 'Ada', email: 'ada@example.com' })) as { userId: string };
+  const signup = (await call(`${url}/signup`, 'POST', { name: 'Ada', email: 'ada@example.com' })) as {
+    userId: string;
+  };
   logger.log(`POST /signup → ${JSON.stringify(signup)}`);
 
   logger.log('Demo: importing a valid and an invalid user (ValidationPipe on the task handler)');

@@ -13,7 +13,12 @@ export interface SampleRedis {
 }
 
 async function answers(url: string): Promise<boolean> {
-  const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 1000 });
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 1000,
+  });
   probe.on('error', () => undefined);
   try {
     await probe.connect();
@@ -46,12 +51,20 @@ export async function findRedis(): Promise<SampleRedis> {
   }
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'taskq-sample-'));
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''], {
-    stdio: 'ignore',
-  });
+  const child: ChildProcess = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''],
+    {
+      stdio: 'ignore',
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     child.once('error', (err) =>
-      reject(new Error(`No Redis found and redis-server could not be started (${err.message}). Set REDIS_URL or install Redis.`)),
+      reject(
+        new Error(
+          `No Redis found and redis-server could not be started (${err.message}). Set REDIS_URL or install Redis.`,
+        ),
+      ),
     );
     child.once('spawn', () => resolve());
   });

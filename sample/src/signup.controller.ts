@@ -14,8 +14,16 @@ export class SignupController {
   async signup(@Body(new ValidationPipe()) dto: SignupDto) {
     const userId = randomUUID().slice(0, 8);
     const payload = { userId, email: dto.email };
-    const welcome = await this.tasks.newTask('email:welcome', payload, { queue: 'critical', maxRetry: 5, headers: { 'x-request-id': userId } });
-    const reminder = await this.tasks.newTask('email:reminder', { ...payload, enqueuedAt: Date.now() }, { processIn: '2s', queue: 'low' });
+    const welcome = await this.tasks.newTask('email:welcome', payload, {
+      queue: 'critical',
+      maxRetry: 5,
+      headers: { 'x-request-id': userId },
+    });
+    const reminder = await this.tasks.newTask(
+      'email:reminder',
+      { ...payload, enqueuedAt: Date.now() },
+      { processIn: '2s', queue: 'low' },
+    );
     return { userId, welcomeTaskId: welcome.id, reminderTaskId: reminder.id, reminderState: reminder.state };
   }
 

@@ -13,14 +13,18 @@ export class TasksController {
 
   @TaskHandler('email:welcome')
   async welcome(@Payload() p: { userId: string; email: string }, @Ctx() ctx: TaskqContext) {
-    this.logger.log(`📧 welcome email to ${p.email} (task ${ctx.getTaskId()}, request ${ctx.getHeaders()['x-request-id'] ?? '-'})`);
+    this.logger.log(
+      `📧 welcome email to ${p.email} (task ${ctx.getTaskId()}, request ${ctx.getHeaders()['x-request-id'] ?? '-'})`,
+    );
     this.progress.mark('welcome-email');
     return { sent: true };
   }
 
   @TaskHandler('email:reminder')
   reminder(@Payload() p: { userId: string; email: string; enqueuedAt: number }) {
-    this.logger.log(`⏰ reminder email to ${p.email}, ${Date.now() - p.enqueuedAt} ms after signup (processIn)`);
+    this.logger.log(
+      `⏰ reminder email to ${p.email}, ${Date.now() - p.enqueuedAt} ms after signup (processIn)`,
+    );
     this.progress.mark('reminder-email');
   }
 

@@ -134,7 +134,12 @@ class Enhanced {
   }
 
   @TaskHandler('rpc-validation')
-  @UsePipes(new ValidationPipe({ exceptionFactory: (errors) => new RpcException(errors.flatMap((e) => Object.values(e.constraints ?? {}))) }))
+  @UsePipes(
+    new ValidationPipe({
+      exceptionFactory: (errors) =>
+        new RpcException(errors.flatMap((e) => Object.values(e.constraints ?? {}))),
+    }),
+  )
   rpcValidation(@Payload() dto: SignupDto) {
     count('rpc-validation');
     return dto.name;
@@ -166,13 +171,18 @@ describe('guards, interceptors, pipes and exception filters on @TaskHandler', ()
     );
 
   it('a guard that lets the task through', async () => {
-    const ok = await lastValueFrom(h.client.send('guarded', new TaskRecord('bob', { headers: { tenant: 'acme' } })));
+    const ok = await lastValueFrom(
+      h.client.send('guarded', new TaskRecord('bob', { headers: { tenant: 'acme' } })),
+    );
     expect(ok).toBe('hello bob');
   });
 
   it('a guard rejecting a task archives it at once with lastError "Forbidden resource"', async () => {
     const before = calls.guarded ?? 0;
-    const err = await failure('guarded', new TaskRecord('eve', { headers: { tenant: 'other' }, maxRetry: 5 }));
+    const err = await failure(
+      'guarded',
+      new TaskRecord('eve', { headers: { tenant: 'other' }, maxRetry: 5 }),
+    );
     expect(err).toBeInstanceOf(TaskFailedError);
     expect(err.message).toBe('Forbidden resource');
     const info = await h.client.unwrap().getTask(err.taskId);
@@ -181,11 +191,17 @@ describe('guards, interceptors, pipes and exception filters on @TaskHandler', ()
   });
 
   it('an interceptor wraps the handler result', async () => {
-    expect(await lastValueFrom(h.client.send('intercepted', 21))).toEqual({ wrapped: 42, type: 'intercepted' });
+    expect(await lastValueFrom(h.client.send('intercepted', 21))).toEqual({
+      wrapped: 42,
+      type: 'intercepted',
+    });
   });
 
   it('an error under an interceptor still reaches the retry logic', async () => {
-    expect(await lastValueFrom(h.client.send('intercepted-fails', {}))).toEqual({ wrapped: 'second attempt', type: 'intercepted-fails' });
+    expect(await lastValueFrom(h.client.send('intercepted-fails', {}))).toEqual({
+      wrapped: 'second attempt',
+      type: 'intercepted-fails',
+    });
     expect(calls['intercepted-fails']).toBe(2);
   });
 
@@ -205,7 +221,9 @@ describe('guards, interceptors, pipes and exception filters on @TaskHandler', ()
   });
 
   it('a payload accepted by ValidationPipe reaches the handler as the DTO', async () => {
-    expect(await lastValueFrom(h.client.send('signup', { name: 'Ann', email: 'ann@example.com' }))).toBe('welcome Ann (SignupDto)');
+    expect(await lastValueFrom(h.client.send('signup', { name: 'Ann', email: 'ann@example.com' }))).toBe(
+      'welcome Ann (SignupDto)',
+    );
   });
 
   it('ValidationPipe rejection: archived at once, the pipe messages as lastError, never retried', async () => {
@@ -217,7 +235,10 @@ describe('guards, interceptors, pipes and exception filters on @TaskHandler', ()
   });
 
   it('ValidationPipe with an RpcException factory: archived at once', async () => {
-    const err = await failure('rpc-validation', new TaskRecord({ name: 1, email: 'a@b.co' }, { maxRetry: 5 }));
+    const err = await failure(
+      'rpc-validation',
+      new TaskRecord({ name: 1, email: 'a@b.co' }, { maxRetry: 5 }),
+    );
     expect(err.message).toBe('name must be a string');
     expect(await h.client.unwrap().getTask(err.taskId)).toMatchObject({ state: 'archived', retried: 0 });
   });

@@ -10,7 +10,9 @@ import { startHarness, type Harness } from './nest-harness.js';
 
 /** A reversible, synchronous codec in Nest serializer/deserializer shape: wraps payloads in an envelope. */
 const serializer = { serialize: (value: unknown) => ({ v: 1, body: JSON.stringify(value) }) };
-const deserializer = { deserialize: (value: unknown) => JSON.parse((value as { body: string }).body) as unknown };
+const deserializer = {
+  deserialize: (value: unknown) => JSON.parse((value as { body: string }).body) as unknown,
+};
 
 const slow = deferred();
 let slowFinished = false;
@@ -49,7 +51,9 @@ describe('processing hooks and serializer/deserializer', () => {
       p.catch((e: unknown) => failures.push(e));
       return p;
     });
-    h.server.setOnProcessingEndHook((_, context) => hookEvents.push(`end:${(context as TaskqContext).getType()}`));
+    h.server.setOnProcessingEndHook((_, context) =>
+      hookEvents.push(`end:${(context as TaskqContext).getType()}`),
+    );
     client = new TaskqClient({ connection: testRedisUrl(), prefix: h.prefix, serializer, deserializer });
   });
   afterAll(async () => {
@@ -79,7 +83,9 @@ describe('processing hooks and serializer/deserializer', () => {
 
   it('unsubscribing from send() stops waiting without affecting the task', async () => {
     const values: unknown[] = [];
-    const sub = client.send('slow', {}).subscribe({ next: (v) => values.push(v), error: (e) => values.push(e) });
+    const sub = client
+      .send('slow', {})
+      .subscribe({ next: (v) => values.push(v), error: (e) => values.push(e) });
     await waitFor(async () => (await h.server.unwrap().activeCount) > 0, 'the slow task to start');
     sub.unsubscribe();
     slow.resolve();

@@ -1,5 +1,12 @@
 import { Controller, Injectable, type INestApplication, type OnModuleDestroy } from '@nestjs/common';
-import { ClientProxyFactory, MessagePattern, Payload, Transport, type ClientProxy, type ServerTCP } from '@nestjs/microservices';
+import {
+  ClientProxyFactory,
+  MessagePattern,
+  Payload,
+  Transport,
+  type ClientProxy,
+  type ServerTCP,
+} from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import { lastValueFrom } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,12 +75,20 @@ describe('hybrid app (HTTP + TCP + taskq)', () => {
     }).compile();
     app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
     app.enableShutdownHooks();
-    taskq = new TaskqServer({ connection: testRedisUrl(), prefix, shutdownTimeout: '10s', retryDelay: () => 10 });
+    taskq = new TaskqServer({
+      connection: testRedisUrl(),
+      prefix,
+      shutdownTimeout: '10s',
+      retryDelay: () => 10,
+    });
     app.connectMicroservice({ strategy: taskq });
     app.connectMicroservice({ transport: Transport.TCP, options: { host: '127.0.0.1', port: tcpPort } });
     await app.startAllMicroservices();
     await app.listen(0, '127.0.0.1');
-    tcp = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port: tcpPort } });
+    tcp = ClientProxyFactory.create({
+      transport: Transport.TCP,
+      options: { host: '127.0.0.1', port: tcpPort },
+    });
   });
 
   afterAll(async () => {
@@ -87,7 +102,10 @@ describe('hybrid app (HTTP + TCP + taskq)', () => {
   it('binds task handlers to taskq only and TCP handlers to TCP only', async () => {
     expect(taskq.transportId).toBe(TASKQ_TRANSPORT);
     expect([...taskq.getHandlers().keys()].sort()).toEqual(['report:build', 'report:quick']);
-    const tcpServer = app.getMicroservices().map((m) => m.getTransportServer?.() as unknown).find((s) => s !== taskq) as ServerTCP;
+    const tcpServer = app
+      .getMicroservices()
+      .map((m) => m.getTransportServer?.() as unknown)
+      .find((s) => s !== taskq) as ServerTCP;
     expect([...tcpServer.getHandlers().keys()]).toEqual(['tcp:sum']);
     expect(await lastValueFrom(tcp.send('tcp:sum', [1, 2, 3]))).toBe(6);
     const producer = new TaskClient({ connection: testRedisUrl(), prefix });

@@ -33,9 +33,18 @@ class Producer {
     TaskqModule.forRootAsync({
       imports: [ConfigModule],
       inject: [ConfigService],
-      useFactory: (c: ConfigService) => ({ connection: c.getOrThrow<string>('REDIS_URL'), prefix: c.getOrThrow<string>('TASKQ_PREFIX') }),
+      useFactory: (c: ConfigService) => ({
+        connection: c.getOrThrow<string>('REDIS_URL'),
+        prefix: c.getOrThrow<string>('TASKQ_PREFIX'),
+      }),
     }),
-    ClientsModule.register([{ name: 'TASKS', customClass: TaskqClient as Type<ClientProxy>, options: { connection: testRedisUrl(), prefix } }]),
+    ClientsModule.register([
+      {
+        name: 'TASKS',
+        customClass: TaskqClient as Type<ClientProxy>,
+        options: { connection: testRedisUrl(), prefix },
+      },
+    ]),
   ],
   controllers: [MathTasks],
   providers: [Producer],

@@ -21,7 +21,11 @@ export const FAST_RETRY = { retryDelay: () => 10 } satisfies TaskqServerOptions;
 export async function startHarness(
   label: string,
   controllers: Type[],
-  options: { providers?: Type[]; server?: TaskqServerOptions; configure?: (app: INestMicroservice) => void } = {},
+  options: {
+    providers?: Type[];
+    server?: TaskqServerOptions;
+    configure?: (app: INestMicroservice) => void;
+  } = {},
 ): Promise<Harness> {
   const prefix = uniquePrefix(label);
   const connection = testRedisUrl();

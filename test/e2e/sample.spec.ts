@@ -35,7 +35,9 @@ describe('the sample app', () => {
     expect(log).toMatch(/welcome email to ada@example\.com/);
     expect(log).toMatch(/reminder email to ada@example\.com, \d+ ms after signup/);
     expect(log).toMatch(/imported grace@example\.com, age 36/);
-    expect(log).toMatch(/user:import \S+ archived at once, never retried: email must be an email; age must not be less than 0/);
+    expect(log).toMatch(
+      /user:import \S+ archived at once, never retried: email must be an email; age must not be less than 0/,
+    );
     expect(log).toMatch(/attempt 1 fails[\s\S]*attempt 2 fails[\s\S]*charged 42 for order A-1 on attempt 3/);
     expect(log).toMatch(/GET \/reports\/\w+ → \{"userId"/);
     expect(log).toMatch(/periodic task fired/);

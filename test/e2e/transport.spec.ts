@@ -64,7 +64,9 @@ describe('TaskqServer + TaskqClient', () => {
   });
 
   it('a failing handler retries by policy and then succeeds', async () => {
-    const result = await lastValueFrom(h.client.send('flaky', new TaskRecord({ failures: 2 }, { maxRetry: 5 })));
+    const result = await lastValueFrom(
+      h.client.send('flaky', new TaskRecord({ failures: 2 }, { maxRetry: 5 })),
+    );
     expect(result).toBe('ok after 2 retries');
   });
 
@@ -88,7 +90,9 @@ describe('TaskqServer + TaskqClient', () => {
     });
     try {
       const got = expectTask('hdr-1');
-      await lastValueFrom(h.client.emit('echo', new TaskRecord({ key: 'hdr-1' }, { headers: { tenant: 'acme' } })));
+      await lastValueFrom(
+        h.client.emit('echo', new TaskRecord({ key: 'hdr-1' }, { headers: { tenant: 'acme' } })),
+      );
       const { ctx } = await got;
       expect(ctx.getHeaders()).toEqual({ trace: 't-1', tenant: 'acme' });
       expect(ctx.getMetadata()).toEqual({ trace: 't-1', tenant: 'acme' });
@@ -100,7 +104,9 @@ describe('TaskqServer + TaskqClient', () => {
   it('TaskRecord carries processIn: the task is scheduled, then runs', async () => {
     const got = expectTask('delayed-1');
     const started = Date.now();
-    const info = await lastValueFrom(h.client.emit<TaskInfo>('echo', new TaskRecord({ key: 'delayed-1' }, { processIn: 300 })));
+    const info = await lastValueFrom(
+      h.client.emit<TaskInfo>('echo', new TaskRecord({ key: 'delayed-1' }, { processIn: 300 })),
+    );
     expect(info.state).toBe('scheduled');
     await got;
     expect(Date.now() - started).toBeGreaterThanOrEqual(280);
@@ -114,7 +120,9 @@ describe('TaskqServer + TaskqClient', () => {
   });
 
   it('TaskRecord carries queue: a queue the worker does not serve keeps the task pending', async () => {
-    const info = await lastValueFrom(h.client.emit<TaskInfo>('echo', new TaskRecord({ key: 'q-1' }, { queue: 'elsewhere' })));
+    const info = await lastValueFrom(
+      h.client.emit<TaskInfo>('echo', new TaskRecord({ key: 'q-1' }, { queue: 'elsewhere' })),
+    );
     expect(info.queue).toBe('elsewhere');
     const stored = await h.client.unwrap().getTask(info.id, 'elsewhere');
     expect(stored?.state).toBe('pending');
