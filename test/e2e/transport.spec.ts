@@ -1,10 +1,10 @@
-import { Controller } from '@nestjs/common';
-import { Ctx, Payload } from '@nestjs/microservices';
+import { Controller, Inject, Injectable, Scope } from '@nestjs/common';
+import { CONTEXT, Ctx, Payload, type RequestContext } from '@nestjs/microservices';
 import { lastValueFrom, of, delay } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SkipRetryError, TaskFailedError, type TaskInfo } from '../../lib/core/index.js';
 import { TaskHandler, TaskqContext, TaskRecord } from '../../lib/nest/index.js';
-import { deferred } from '../helpers/wait.js';
+import { deferred, waitFor } from '../helpers/wait.js';
 import { startHarness, type Harness } from './nest-harness.js';
 
 const seen = new Map<string, ReturnType<typeof deferred<{ payload: unknown; ctx: TaskqContext }>>>();
@@ -39,10 +39,33 @@ class Handlers {
   }
 }
 
+/** A request-scoped provider: one instance per task, with the task's context injected. */
+@Injectable({ scope: Scope.REQUEST })
+class PerTask {
+  static created = 0;
+  constructor(@Inject(CONTEXT) readonly request: RequestContext<unknown, TaskqContext>) {
+    PerTask.created++;
+  }
+}
+
+@Controller()
+class ScopedHandlers {
+  constructor(private readonly perTask: PerTask) {}
+
+  @TaskHandler('scoped')
+  run(@Payload() p: number) {
+    return {
+      p,
+      taskId: this.perTask.request.getContext().getTaskId(),
+      pattern: this.perTask.request.getPattern(),
+    };
+  }
+}
+
 describe('TaskqServer + TaskqClient', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness('transport', [Handlers]);
+    h = await startHarness('transport', [Handlers, ScopedHandlers], { providers: [PerTask] });
   });
   afterAll(async () => {
     await h.close();
@@ -133,5 +156,23 @@ describe('TaskqServer + TaskqClient', () => {
     const info = await h.client.newTask('echo', { key: 'new-1' }, { maxRetry: 3 });
     expect(info.maxRetry).toBe(3);
     expect((await got).ctx.getMaxRetry()).toBe(3);
+  });
+
+  it('request-scoped controllers get one instance per task, with the task context injected', async () => {
+    const before = PerTask.created;
+    const info = await h.client.newTask('scoped', 1, { retention: '1m' });
+    const result = await h.client
+      .unwrap()
+      .waitForResult<{ p: number; taskId: string; pattern: string }>(info.id);
+    expect(result).toEqual({ p: 1, taskId: info.id, pattern: 'scoped' });
+    expect(await lastValueFrom(h.client.send('scoped', 2))).toMatchObject({ p: 2 });
+    expect(PerTask.created - before).toBe(2);
+  });
+
+  it('on() after listen subscribes to the worker events', async () => {
+    const completed: string[] = [];
+    h.server.on('completed', (task) => completed.push(task.id));
+    const info = await h.client.newTask('echo', { key: 'on-after-listen' });
+    await waitFor(() => completed.includes(info.id), 'the completed event');
   });
 });
