@@ -125,6 +125,10 @@ const MAX_FIRES_PER_ENTRY_PASS = 100;
 /** Change notifications arriving together cause one reload. */
 const RELOAD_DEBOUNCE_MS = 20;
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Upserts in flight at once during `sync`. */
+const SYNC_PARALLELISM = 256;
+/** Upper bound of the early wake-up that prepares a large tick before it is due. */
+const MAX_PREPARE_AHEAD_MS = 150;
 /** Pause before retrying ticks whose script call failed (Redis unreachable), so an outage is not a busy loop. */
 const RETRY_AFTER_ERROR_MS = 250;
 
@@ -182,6 +186,8 @@ export class TaskScheduler {
   private readonly reportedCorrupt = new Set<string>();
   private readonly knownQueues = new Set<string>();
   private offsetMs = 0;
+  /** How early the tick timer wakes to prepare a pass (adapts to the last preparation time). */
+  private prepareAheadMs = 0;
   private subscriber?: RedisClient;
   private tickTimer?: NodeJS.Timeout;
   private syncTimer?: NodeJS.Timeout;
@@ -270,7 +276,12 @@ export class TaskScheduler {
       }
     });
     let changed = false;
-    for (const entry of resolved) if (await this.upsert(entry)) changed = true;
+    // Upserts are independent: send them in parallel (ioredis pipelines them on the one connection).
+    const queues = await this.cronQueues();
+    for (let i = 0; i < resolved.length; i += SYNC_PARALLELISM) {
+      const results = await Promise.all(resolved.slice(i, i + SYNC_PARALLELISM).map((entry) => this.upsert(entry, queues)));
+      if (results.includes(true)) changed = true;
+    }
     const removed: string[] = [];
     for (const stored of await this.readAll()) {
       if (stored.definition.source === source && !ids.has(stored.id)) {
@@ -413,7 +424,7 @@ export class TaskScheduler {
     return this.redis.smembers(this.global.cronQueues);
   }
 
-  private async upsert(entry: ResolvedEntry): Promise<boolean> {
+  private async upsert(entry: ResolvedEntry, cronQueues?: readonly string[]): Promise<boolean> {
     const { id, queue } = entry.definition;
     if (!this.knownQueues.has(queue)) {
       await this.redis.sadd(this.global.cronQueues, queue);
@@ -422,7 +433,7 @@ export class TaskScheduler {
     }
     // The same id in another queue is the same entry moved: remove the old one so there is never a duplicate.
     let changed = false;
-    for (const other of await this.cronQueues()) {
+    for (const other of cronQueues ?? (await this.cronQueues())) {
       if (other !== queue && (await this.redis.hexists(this.queueKeys(other).cronEntries, id)) === 1) {
         await this.runOp(other, ['remove', id]);
         changed = true;
@@ -558,11 +569,17 @@ export class TaskScheduler {
     return times;
   }
 
-  private async pass(): Promise<PeriodicFireEvent[]> {
+  /**
+   * Fires the ticks due at `plannedAt` (default: now). When the timer woke early to prepare (see `armTick`), the
+   * messages and arguments are built first and sent when `plannedAt` arrives, so a large tick's preparation does not
+   * count against its lateness.
+   */
+  private async pass(plannedAt?: number): Promise<PeriodicFireEvent[]> {
     if (this.closed) return [];
     clearTimeout(this.tickTimer);
     this.tickTimer = undefined;
-    const now = this.now();
+    const prepareStart = performance.now();
+    const now = Math.max(this.now(), plannedAt ?? 0);
     const byQueue = new Map<string, Fire[]>();
     for (const entry of this.entries.values()) {
       if (entry.nextFire > now) continue;
@@ -575,60 +592,66 @@ export class TaskScheduler {
       // Whatever the outcome, this scheduler is done with every tick up to now.
       entry.nextFire = entry.schedule.next(Math.max(now, entry.floor));
     }
-    const fired: PeriodicFireEvent[] = [];
-    let stale = false;
-    const failed = new Map<LiveEntry, number>();
-    const calls: Promise<void>[] = [];
+    const batches: { queue: string; chunk: Fire[]; args: (string | number)[] }[] = [];
     for (const [queue, fires] of byQueue) {
       for (let i = 0; i < fires.length; i += FIRES_PER_CALL) {
         const chunk = fires.slice(i, i + FIRES_PER_CALL);
-        const args: (string | number)[] = ['tick', chunk.length];
+        // One argument for the whole chunk: the per-argument cost dominates both ioredis' encoding and Lua's
+        // unpacking. Entry ids have no whitespace and JSON has no raw newline, so the separators are unambiguous.
+        let blob = '';
         for (const f of chunk) {
           const delay = f.entry.definition.processInMs;
           const processAt = delay > 0 && f.fireMs + delay > now ? f.fireMs + delay : 0;
-          // Few, larger arguments: the per-argument cost dominates both ioredis' encoding and Lua's unpacking.
-          args.push(`${f.entry.id} ${f.entry.rev} ${f.fireMs} ${f.taskId} ${processAt}`, f.entry.message(f.fireMs, processAt));
+          blob += `${f.entry.id} ${f.entry.rev} ${f.fireMs} ${f.taskId} ${processAt}\n${f.entry.message(f.fireMs, processAt)}\n`;
         }
-        calls.push(
-          this.runOp(queue, args).then(
-            (reply) => {
-              const enqueuedAt = new Date(this.now());
-              const codes = reply as number[];
-              chunk.forEach((f, j) => {
-                const code = Number(codes[j]);
-                if (code === 0) {
-                  f.entry.floor = Math.max(f.entry.floor, f.fireMs);
-                  f.entry.prevFire = f.fireMs;
-                  f.entry.lastTaskId = f.taskId;
-                  const event: PeriodicFireEvent = {
-                    id: f.entry.id,
-                    queue,
-                    type: f.entry.definition.type,
-                    fireTime: new Date(f.fireMs),
-                    taskId: f.taskId,
-                    enqueuedAt,
-                  };
-                  fired.push(event);
-                  try {
-                    this.onFire?.(event);
-                  } catch (err) {
-                    this.logger.error(`onFire threw: ${(err as Error).message}`);
-                  }
-                } else if (code === -1) {
-                  stale = true;
-                } else if (code > f.entry.floor) {
-                  f.entry.floor = code;
-                }
-              });
-            },
-            (err: unknown) => {
-              this.logger.error(`firing ${chunk.length} periodic tick(s) in queue "${queue}" failed: ${(err as Error).message}`);
-              for (const f of chunk) failed.set(f.entry, Math.min(failed.get(f.entry) ?? Infinity, f.fireMs));
-            },
-          ),
-        );
+        batches.push({ queue, chunk, args: ['tick', chunk.length, blob] });
       }
     }
+    if (batches.length > 0) this.prepareAheadMs = Math.min(MAX_PREPARE_AHEAD_MS, Math.ceil((performance.now() - prepareStart) * 1.5) + 1);
+    const wait = now - this.now();
+    if (wait > 0 && batches.length > 0) await new Promise((r) => setTimeout(r, wait));
+
+    const fired: PeriodicFireEvent[] = [];
+    let stale = false;
+    const failed = new Map<LiveEntry, number>();
+    const calls = batches.map(({ queue, chunk, args }) =>
+      this.runOp(queue, args).then(
+        (reply) => {
+          const enqueuedAt = new Date(this.now());
+          const codes = reply as number[];
+          chunk.forEach((f, j) => {
+            const code = Number(codes[j]);
+            if (code === 0) {
+              f.entry.floor = Math.max(f.entry.floor, f.fireMs);
+              f.entry.prevFire = f.fireMs;
+              f.entry.lastTaskId = f.taskId;
+              const event: PeriodicFireEvent = {
+                id: f.entry.id,
+                queue,
+                type: f.entry.definition.type,
+                fireTime: new Date(f.fireMs),
+                taskId: f.taskId,
+                enqueuedAt,
+              };
+              fired.push(event);
+              try {
+                this.onFire?.(event);
+              } catch (err) {
+                this.logger.error(`onFire threw: ${(err as Error).message}`);
+              }
+            } else if (code === -1) {
+              stale = true;
+            } else if (code > f.entry.floor) {
+              f.entry.floor = code;
+            }
+          });
+        },
+        (err: unknown) => {
+          this.logger.error(`firing ${chunk.length} periodic tick(s) in queue "${queue}" failed: ${(err as Error).message.slice(0, 500)}`);
+          for (const f of chunk) failed.set(f.entry, Math.min(failed.get(f.entry) ?? Infinity, f.fireMs));
+        },
+      ),
+    );
     await Promise.all(calls);
     for (const fires of byQueue.values()) {
       for (const { entry } of fires) entry.nextFire = entry.schedule.next(Math.max(now, entry.floor));
@@ -645,10 +668,11 @@ export class TaskScheduler {
     let earliest = Infinity;
     for (const entry of this.entries.values()) if (entry.nextFire < earliest) earliest = entry.nextFire;
     if (earliest === Infinity) return;
-    const delay = Math.min(Math.max(minDelay, earliest - this.now()), MAX_TIMER_MS);
+    // Wake a little early (as long as the last preparation took, with a margin) and send exactly at `earliest`.
+    const delay = Math.min(Math.max(minDelay, earliest - this.now() - this.prepareAheadMs), MAX_TIMER_MS);
     clearTimeout(this.tickTimer);
     this.tickTimer = setTimeout(() => {
-      void this.exclusive(() => this.pass()).catch((err: unknown) => {
+      void this.exclusive(() => this.pass(minDelay > 0 ? undefined : earliest)).catch((err: unknown) => {
         this.logger.error(`periodic tick failed: ${(err as Error).message}`);
         this.armTick(RETRY_AFTER_ERROR_MS);
       });

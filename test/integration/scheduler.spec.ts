@@ -2,6 +2,8 @@ import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeMessage } from '../../lib/core/broker/codec.js';
 import { GlobalKeys, QueueKeys } from '../../lib/core/broker/keys.js';
+import { observeScriptCalls } from '../../lib/core/broker/scripts.js';
+import calculateSlot from 'cluster-key-slot';
 import { SimulatedClock } from '../../lib/core/clock.js';
 import { InvalidCronspecError } from '../../lib/core/cron.js';
 import { InvalidOptionError } from '../../lib/core/errors.js';
@@ -93,6 +95,28 @@ describe('TaskScheduler (integration)', () => {
       nextFireAt: new Date('2025-01-01T00:00:02Z'),
       lastTaskId: fired[0].taskId,
     });
+  });
+
+  it('processIn schedules each fired task that long after its tick; every script call touches one slot', async () => {
+    const slots: number[][] = [];
+    observeScriptCalls((_name, keys) => slots.push(keys.map((k) => calculateSlot(k))));
+    try {
+      const clock = new SimulatedClock(at('2025-01-01T00:00:00.000Z'));
+      const s = make({ clock });
+      await s.register('@every 1s', 'later', null, { id: 'later', processIn: '30s', queue: 'q:delayed' });
+      await s.refresh();
+      clock.set(at('2025-01-01T00:00:01.002Z'));
+      const [fire] = await s.tick();
+      const keys = new QueueKeys(prefix, 'q:delayed');
+      expect(await redis.zscore(keys.scheduled, fire.taskId)).toBe(String(at('2025-01-01T00:00:31Z')));
+      expect(await redis.zscore(keys.wake, 'd')).toBe('0');
+      expect(await redis.llen(keys.pending)).toBe(0);
+      await s.unregister('later');
+    } finally {
+      observeScriptCalls(undefined);
+    }
+    expect(slots.length).toBeGreaterThanOrEqual(3);
+    for (const call of slots) expect(new Set(call).size).toBe(1);
   });
 
   it('two schedulers computing the same ticks enqueue each tick exactly once', async () => {
