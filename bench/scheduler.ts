@@ -65,6 +65,8 @@ export interface SchedulerBenchResult {
     scriptCallsPerTask: number;
     byCommand: CommandDelta['byCommand'];
     registerMs: number;
+    /** The latest fire of each tick in the window (ms): shows whether lateness is steady or a spike. */
+    maxPerTick: number[];
     targetMaxMs: 200;
     targetCommandsPerTask: 3;
     pass: boolean;
@@ -135,6 +137,12 @@ function summarize(lateness: number[]): LatenessSummary {
     p99: round(percentile(lateness, 99), 1),
     max: lateness.length ? Math.max(...lateness) : Number.NaN,
   };
+}
+
+function maxPerTick(fires: number[], lateness: number[]): number[] {
+  const worst = new Map<number, number>();
+  fires.forEach((t, i) => worst.set(t, Math.max(worst.get(t) ?? 0, lateness[i]!)));
+  return [...worst.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v);
 }
 
 /** Tasks in the queue per fire time (ms) for fire times in [from, to). */
@@ -247,6 +255,7 @@ async function runSingle(url: string, params: SchedulerBenchParams): Promise<Sch
       scriptCallsPerTask: delta.scripts,
       byCommand: delta.byCommand,
       registerMs,
+      maxPerTick: maxPerTick(report.fires, report.lateness),
       targetMaxMs: 200,
       targetCommandsPerTask: 3,
       pass: summary.max <= 200 && delta.total <= 3 && tasks === expectedTicks && report.fires.length === expectedTicks,
