@@ -58,6 +58,7 @@ function throughputSummary(rs: ThroughputResult[]) {
     commandsPerTask: med(rs.map((r) => r.commandsPerTask)),
     enqueueCommandsPerTask: rs[0]?.enqueueCommands,
     processCommandsPerTask: rs[0]?.processCommands,
+    startupMs: med(rs.map((r) => r.startupMs)),
     leftover: Math.max(0, ...rs.map((r) => r.leftover)),
   };
 }
