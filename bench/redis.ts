@@ -139,7 +139,7 @@ export class ServerProbe {
   /** Counted commands this probe sent itself (subtracted from every snapshot). */
   private readonly own: CommandCounts = {};
 
-  constructor(url: string) {
+  constructor(readonly url: string) {
     this.redis = new Redis(url, { maxRetriesPerRequest: null, connectionName: 'bench:probe' });
   }
 

@@ -73,10 +73,17 @@ function enqueueSummary(rs: EnqueueResult[], part: 'bulk' | 'single') {
   };
 }
 
-function latencySummary(rs: LatencyResult[]): { pooled: LatencySummary; perRound: LatencySummary[]; trickleCommandsPerTask: number | undefined; trickleCommands: unknown } {
+function latencySummary(rs: LatencyResult[]): {
+  pooled: LatencySummary;
+  perRound: LatencySummary[];
+  pingFloorPerRound: LatencySummary[];
+  trickleCommandsPerTask: number | undefined;
+  trickleCommands: unknown;
+} {
   return {
     pooled: summarize(rs.flatMap((r) => r.samplesMs)),
     perRound: rs.map((r) => r.latencyMs),
+    pingFloorPerRound: rs.map((r) => r.pingFloorMs),
     trickleCommandsPerTask: med(rs.map((r) => r.trickleCommands.total)),
     trickleCommands: rs[0]?.trickleCommands,
   };
@@ -149,9 +156,21 @@ export function buildReport(
     id: 'latency-p99', what: 'pickup latency p99: taskq / BullMQ', unit: 'ms', taskq: lat.taskq?.pooled.p99, bullmq: lat.bullmq?.pooled.p99,
     ratio: p99Ratio, target: '<= 0.5x', pass: ok(p99Ratio, (r) => r <= 0.5),
   });
+  const floorP99 = (lib: LibName): number | undefined => {
+    const f = lat[lib]?.pingFloorPerRound.map((x) => x.p99).filter((x) => Number.isFinite(x)) ?? [];
+    return med(f);
+  };
+  checks.push({
+    id: 'latency-floor', what: 'control: PING round trip p99 (same gap)', unit: 'ms', taskq: floorP99('taskq'), bullmq: floorP99('bullmq'),
+    target: 'info', pass: null,
+  });
   checks.push({
     id: 'delayed-p99', what: 'delayed task lateness p99 (200-700 ms)', unit: 'ms', taskq: delayed.taskq?.latenessMs.p99,
     bullmq: delayed.bullmq?.latenessMs.p99, target: '<= 20 ms', pass: ok(delayed.taskq?.latenessMs.p99, (v) => v <= 20),
+  });
+  checks.push({
+    id: 'delayed-floor', what: 'control: bare setTimeout lateness p99', unit: 'ms', taskq: delayed.taskq?.timerFloorMs?.p99,
+    bullmq: delayed.bullmq?.timerFloorMs?.p99, target: 'info', pass: null,
   });
   checks.push({
     id: 'idle-commands', what: 'idle worker Redis commands per second', unit: 'cmds/s', taskq: idle.taskq?.commandsPerSec,

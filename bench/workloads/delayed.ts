@@ -20,6 +20,11 @@ export interface DelayedResult {
   latenessMs: LatencySummary;
   /** Tasks that ran before their intended time (by more than 1 ms), if any. */
   early: number;
+  /**
+   * Control: a bare setTimeout with the same delay, armed in the same process next to each enqueue. Its lateness is
+   * what the event loop and the OS scheduler add on this machine at this moment, whatever the library does.
+   */
+  timerFloorMs: LatencySummary;
   params: DelayedParams;
 }
 
@@ -38,15 +43,26 @@ export async function delayedLateness(ctx: WorkloadContext, p: DelayedParams): P
   });
   await worker.start();
   await sleep(300);
+  const floor: number[] = [];
+  let floorPending = 0;
   const rnd = seededRandom(p.seed);
   const total = p.warmup + p.samples;
   for (let i = 0; i < total; i++) {
     const delay = Math.round(p.minDelayMs + (p.maxDelayMs - p.minDelayMs) * rnd());
-    await producer.enqueueOne({ due: nowMs() + delay, i }, delay);
+    const due = nowMs() + delay;
+    if (i >= p.warmup) {
+      floorPending += 1;
+      setTimeout(() => {
+        floor.push(nowMs() - due);
+        floorPending -= 1;
+      }, delay);
+    }
+    await producer.enqueueOne({ due, i }, delay);
     await sleep(p.spacingMs);
   }
   await done.until(total, p.maxDelayMs + 30_000, `${ctx.adapter.name} delayed tasks`);
+  while (floorPending > 0) await sleep(5);
   await worker.close();
   await producer.close();
-  return { latenessMs: summarize(lateness), early: lateness.filter((v) => v < -1).length, params: p };
+  return { latenessMs: summarize(lateness), early: lateness.filter((v) => v < -1).length, timerFloorMs: summarize(floor), params: p };
 }

@@ -5,6 +5,7 @@
  * worker is parked (blocking on its wake-up key) each time. Commands per task of this single-enqueue + trickle path
  * are counted over the measured samples (enqueue + fetch + complete, plus whatever the idle worker sends meanwhile).
  */
+import { Redis } from 'ioredis';
 import { commandDelta, type CommandDelta } from '../redis.js';
 import { nowMs, sleep, summarize, type LatencySummary } from '../stats.js';
 import { Countdown, type WorkloadContext } from './context.js';
@@ -23,6 +24,28 @@ export interface LatencyResult {
   trickleCommands: CommandDelta;
   concurrency: number;
   gapMs: number;
+  /**
+   * Control: closed-loop PING round trips on a fresh connection from this process with the same gap, after the
+   * measured loop: the floor that loopback, the event loop and the OS scheduler set on this machine at this moment.
+   */
+  pingFloorMs: LatencySummary;
+}
+
+async function pingFloor(url: string, samples: number, gapMs: number): Promise<LatencySummary> {
+  const redis = new Redis(url, { connectionName: 'bench:ping-floor' });
+  const rtt: number[] = [];
+  try {
+    await redis.ping();
+    for (let i = 0; i < samples; i++) {
+      const t = nowMs();
+      await redis.ping();
+      rtt.push(nowMs() - t);
+      await sleep(gapMs);
+    }
+  } finally {
+    redis.disconnect();
+  }
+  return summarize(rtt);
 }
 
 export async function pickupLatency(ctx: WorkloadContext, p: LatencyParams): Promise<LatencyResult> {
@@ -56,11 +79,13 @@ export async function pickupLatency(ctx: WorkloadContext, p: LatencyParams): Pro
   const s1 = await ctx.probe.snapshot();
   await worker.close();
   await producer.close();
+  const floor = await pingFloor(ctx.probe.url, Math.min(p.samples, 500), p.gapMs);
   return {
     latencyMs: summarize(samples),
     samplesMs: samples.map((v) => Math.round(v * 1000) / 1000),
     trickleCommands: commandDelta(s0, s1, p.samples),
     concurrency: p.concurrency,
     gapMs: p.gapMs,
+    pingFloorMs: floor,
   };
 }
