@@ -99,7 +99,12 @@ export function buildReport(
   const enqBulk = Object.fromEntries(Object.entries(raw.enqueue).map(([k, v]) => [k, enqueueSummary(v as EnqueueResult[], 'bulk')]));
   const enqSingle = Object.fromEntries(Object.entries(raw.enqueue).map(([k, v]) => [k, enqueueSummary(v as EnqueueResult[], 'single')]));
   const lat = Object.fromEntries(Object.entries(raw.latency).map(([k, v]) => [k, latencySummary(v as LatencyResult[])]));
-  const delayed = Object.fromEntries(Object.entries(raw.delayed).map(([k, v]) => [k, (v as DelayedResult[])[0]]));
+  const delayed = Object.fromEntries(
+    Object.entries(raw.delayed).map(([k, v]) => {
+      const rs = v as DelayedResult[];
+      return [k, { p99: med(rs.map((r) => r.latenessMs.p99)), p50: med(rs.map((r) => r.latenessMs.p50)), floorP99: med(rs.map((r) => r.timerFloorMs.p99)), perRound: rs }];
+    }),
+  );
   const idle = Object.fromEntries(Object.entries(raw.idle).map(([k, v]) => [k, (v as IdleResult[])[0]]));
   const memory = Object.fromEntries(Object.entries(raw.memory).map(([k, v]) => [k, (v as MemoryResult[])[0]]));
   const tpRounds = (lib: LibName): number[] => ((raw.throughput[lib] ?? []) as ThroughputResult[]).map((r) => r.tasksPerSec);
@@ -147,13 +152,17 @@ export function buildReport(
     id: 'commands-trickle', what: 'Redis cmds/task, single enqueue + trickle', unit: 'cmds', taskq: lat.taskq?.trickleCommandsPerTask,
     bullmq: lat.bullmq?.trickleCommandsPerTask, ratio: div(lat.taskq?.trickleCommandsPerTask, lat.bullmq?.trickleCommandsPerTask), target: 'info', pass: null,
   });
+  // Tail latency is gated on the median over rounds (each round pairs the libraries back to back), so one round hit
+  // by a burst of load on the machine does not decide it; the pooled figures are in summary.latency.
+  const roundP = (lib: LibName, k: 'p50' | 'p99'): number[] => lat[lib]?.perRound.map((x) => x[k]) ?? [];
+  const p50 = med(roundP('taskq', 'p50'));
   checks.push({
-    id: 'latency-p50', what: 'pickup latency p50, idle worker', unit: 'ms', taskq: lat.taskq?.pooled.p50, bullmq: lat.bullmq?.pooled.p50,
-    target: '<= 1 ms', pass: ok(lat.taskq?.pooled.p50, (v) => v <= 1),
+    id: 'latency-p50', what: 'pickup latency p50, idle worker', unit: 'ms', taskq: p50, bullmq: med(roundP('bullmq', 'p50')),
+    target: '<= 1 ms', pass: ok(p50, (v) => v <= 1),
   });
-  const p99Ratio = div(lat.taskq?.pooled.p99, lat.bullmq?.pooled.p99);
+  const p99Ratio = pairedRatio(roundP('taskq', 'p99'), roundP('bullmq', 'p99'));
   checks.push({
-    id: 'latency-p99', what: 'pickup latency p99: taskq / BullMQ', unit: 'ms', taskq: lat.taskq?.pooled.p99, bullmq: lat.bullmq?.pooled.p99,
+    id: 'latency-p99', what: 'pickup latency p99: taskq / BullMQ', unit: 'ms', taskq: med(roundP('taskq', 'p99')), bullmq: med(roundP('bullmq', 'p99')),
     ratio: p99Ratio, target: '<= 0.5x', pass: ok(p99Ratio, (r) => r <= 0.5),
   });
   const floorP99 = (lib: LibName): number | undefined => {
@@ -165,12 +174,12 @@ export function buildReport(
     target: 'info', pass: null,
   });
   checks.push({
-    id: 'delayed-p99', what: 'delayed task lateness p99 (200-700 ms)', unit: 'ms', taskq: delayed.taskq?.latenessMs.p99,
-    bullmq: delayed.bullmq?.latenessMs.p99, target: '<= 20 ms', pass: ok(delayed.taskq?.latenessMs.p99, (v) => v <= 20),
+    id: 'delayed-p99', what: 'delayed task lateness p99 (200-700 ms)', unit: 'ms', taskq: delayed.taskq?.p99,
+    bullmq: delayed.bullmq?.p99, target: '<= 20 ms', pass: ok(delayed.taskq?.p99, (v) => v <= 20),
   });
   checks.push({
-    id: 'delayed-floor', what: 'control: bare setTimeout lateness p99', unit: 'ms', taskq: delayed.taskq?.timerFloorMs?.p99,
-    bullmq: delayed.bullmq?.timerFloorMs?.p99, target: 'info', pass: null,
+    id: 'delayed-floor', what: 'control: bare setTimeout lateness p99', unit: 'ms', taskq: delayed.taskq?.floorP99,
+    bullmq: delayed.bullmq?.floorP99, target: 'info', pass: null,
   });
   checks.push({
     id: 'idle-commands', what: 'idle worker Redis commands per second', unit: 'cmds/s', taskq: idle.taskq?.commandsPerSec,
@@ -211,6 +220,7 @@ export function buildReport(
       throughputNestVsCore: pairedRatio(tpRounds('nest'), tpRounds('taskq')),
       enqueueBulk: pairedRatio(enqRounds('taskq', 'bulk'), enqRounds('bullmq', 'bulk')),
       enqueueSingle: pairedRatio(enqRounds('taskq', 'single'), enqRounds('bullmq', 'single')),
+      latencyP99: p99Ratio,
     },
     summary: { throughput: tp, enqueueBulk: enqBulk, enqueueSingle: enqSingle, latency: lat, delayed, idle, memory },
     rounds: {

@@ -4,7 +4,7 @@
  * round, each measurement in its own Node process. Prints the JSON (also written to .bench-out/last.json) and a table
  * with the ratios and targets. Exit code 0 even when a target fails; non-zero only when the bench itself breaks.
  *
- * Environment: BENCH_ROUNDS (measured rounds, default 7), BENCH_QUICK=1 (smaller, ~2 min), BENCH_PIN=0 (no taskset),
+ * Environment: BENCH_ROUNDS (measured rounds, default 7), BENCH_QUICK=1 (smaller, ~2 min; full run ~7 min), BENCH_PIN=0 (no taskset),
  * BENCH_LIBS=taskq,bullmq (subset), BENCH_ONLY=throughput,enqueue,... (subset of workloads), BENCH_PROFILE=1 (also
  * a --cpu-prof run of the taskq drain, summarised).
  */
@@ -37,9 +37,10 @@ const CHILD = fileURLToPath(new URL('./child.js', import.meta.url));
 export const PARAMS = {
   throughput: { tasks: QUICK ? 10_000 : 20_000, concurrency: 100, warmup: 2_000, batch: 1_000 },
   enqueue: { bulkTasks: QUICK ? 10_000 : 20_000, batch: 1_000, singleTasks: QUICK ? 5_000 : 10_000, inFlight: 100 },
-  latency: { warmup: 200, samples: QUICK ? 300 : 1_000, concurrency: 100, gapMs: 2 },
-  latencyRounds: QUICK ? 1 : 3,
-  delayed: { warmup: 20, samples: QUICK ? 150 : 400, spacingMs: 10, minDelayMs: 200, maxDelayMs: 700, concurrency: 100, seed: 42 },
+  latency: { warmup: 200, samples: QUICK ? 300 : 800, concurrency: 100, gapMs: 2 },
+  latencyRounds: QUICK ? 1 : 5,
+  delayed: { warmup: 20, samples: QUICK ? 150 : 300, spacingMs: 10, minDelayMs: 200, maxDelayMs: 700, concurrency: 100, seed: 42 },
+  delayedRounds: QUICK ? 1 : 3,
   idle: { seconds: QUICK ? 5 : 12, concurrency: 100 },
   memory: { tasks: QUICK ? 20_000 : 50_000, batch: 1_000 },
 };
@@ -152,7 +153,11 @@ async function main(): Promise<void> {
         for (const lib of order(coreLibs, round)) push(raw.latency, lib, await child(lib, 'latency', round, PARAMS.latency));
       }
     }
-    if (wanted('delayed')) for (const lib of coreLibs) push(raw.delayed, lib, await child(lib, 'delayed', 1, PARAMS.delayed));
+    if (wanted('delayed')) {
+      for (let round = 1; round <= PARAMS.delayedRounds; round++) {
+        for (const lib of order(coreLibs, round)) push(raw.delayed, lib, await child(lib, 'delayed', round, PARAMS.delayed));
+      }
+    }
     if (wanted('idle')) for (const lib of coreLibs) push(raw.idle, lib, await child(lib, 'idle', 1, PARAMS.idle));
     if (wanted('memory')) for (const lib of coreLibs) push(raw.memory, lib, await child(lib, 'memory', 1, PARAMS.memory));
     if (wanted('scheduler')) {
