@@ -1,4 +1,4 @@
-import { EventPattern } from '@nestjs/microservices';
+import { MessagePattern } from '@nestjs/microservices';
 import { TASKQ_EXTRAS_KEY, TASKQ_TRANSPORT } from './taskq.constants.js';
 
 /** Options of {@link TaskHandler}. */
@@ -63,7 +63,7 @@ export function TaskHandler(type: string, options: TaskHandlerOptions = {}): Met
       Record<string, unknown> | undefined;
     const earlier = readTaskqExtras(previous);
     if (earlier?.periodic) meta.periodic = earlier.periodic;
-    EventPattern<string>(type, TASKQ_TRANSPORT, { ...options.extras, [TASKQ_EXTRAS_KEY]: meta })(
+    MessagePattern(type, TASKQ_TRANSPORT, { ...options.extras, [TASKQ_EXTRAS_KEY]: meta })(
       target,
       key,
       descriptor,

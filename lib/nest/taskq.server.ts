@@ -85,6 +85,8 @@ export class TaskqServer extends Server<TaskqServerEvents, TaskqStatus> implemen
   private scheduler?: TaskScheduler;
   private readonly pendingListeners: [keyof TaskqServerEvents, Listener][] = [];
   private readonly runners = new Map<string, TaskRunner>();
+  /** Handler names per task type, to report two methods bound to one type (Nest would silently keep one). */
+  private readonly boundNames = new Map<string, string[]>();
   private closing?: Promise<void>;
   private lastStatus?: TaskqStatus;
   private readonly defaultStartHook: Server['onProcessingStartHook'];
@@ -130,6 +132,23 @@ export class TaskqServer extends Server<TaskqServerEvents, TaskqStatus> implemen
   unwrap<T = TaskWorker>(): T {
     if (!this.worker) throw new Error(NOT_LISTENING);
     return this.worker as T;
+  }
+
+  /** Records which method is bound to which type (Nest calls this for every handler of this transport). */
+  override addHandler(
+    pattern: unknown,
+    callback: MessageHandler,
+    isEventHandler = false,
+    extras: Record<string, unknown> = {},
+  ): void {
+    const route = this.normalizePattern(pattern as string);
+    const names = this.boundNames.get(route) ?? [];
+    names.push(
+      readTaskqExtras(extras)?.handler ??
+        `an @EventPattern/@MessagePattern handler for "${route}" without a transport`,
+    );
+    this.boundNames.set(route, names);
+    super.addHandler(pattern, callback, isEventHandler, extras);
   }
 
   /**
@@ -186,8 +205,8 @@ export class TaskqServer extends Server<TaskqServerEvents, TaskqStatus> implemen
     const bindings: Binding[] = [];
     for (const [route, handler] of this.messageHandlers) {
       const meta = readTaskqExtras(handler.extras);
-      const name =
-        meta?.handler ?? `an @EventPattern/@MessagePattern handler for "${route}" without a transport`;
+      const names = this.boundNames.get(route) ?? [];
+      const name = meta?.handler ?? names[0] ?? `the handler of "${route}"`;
       try {
         validateTaskType(route);
       } catch {
@@ -196,11 +215,7 @@ export class TaskqServer extends Server<TaskqServerEvents, TaskqStatus> implemen
           `@TaskHandler on ${name}: the task type must be a non-empty string of at most 256 characters`,
         );
       }
-      if (handler.next) {
-        const names = [name];
-        for (let h: MessageHandler | undefined = handler.next; h; h = h.next) {
-          names.push(readTaskqExtras(h.extras)?.handler ?? 'an untagged handler');
-        }
+      if (names.length > 1) {
         throw new InvalidOptionError(
           'type',
           `task type "${route}" has ${names.length} handlers: ${names.join(' and ')}; a task type needs exactly one @TaskHandler`,
