@@ -79,6 +79,9 @@ export class TaskClient {
     const { client, owned } = connect(options.connection, 'taskq:client');
     this.redis = client;
     this.owned = owned;
+    // Without a listener ioredis prints "Unhandled error event" on every failed reconnect attempt; commands wait for
+    // the reconnect (maxRetriesPerRequest: null) and reject on their own when they fail.
+    if (owned) client.on('error', () => undefined);
     this.broker = new RedisBroker(client, prefix);
     this.codec = options.codec ?? JSON_CODEC;
     this.clock = options.clock ?? systemClock;
@@ -237,6 +240,7 @@ export class TaskClient {
       deadlineMs: o.deadlineMs,
       retentionMs: o.retentionMs,
       headers: o.headers,
+      awaited: awaited || undefined,
     };
     let uniqueKey: string | undefined;
     try {
@@ -343,8 +347,14 @@ export class TaskClient {
       sub.on('message', (_channel: string, message: string) => this.onDone(message));
       let first = true;
       sub.on('ready', () => {
-        // Messages published while disconnected are lost: re-read every awaited task once reconnected.
-        if (!first) void this.recheckWaiters();
+        // Messages published while disconnected are lost: re-read every awaited task once reconnected. The PING
+        // answers only after ioredis's re-subscription, so nothing published after the re-read is missed.
+        if (!first) {
+          void (sub as Redis)
+            .ping()
+            .catch(() => undefined)
+            .then(() => this.recheckWaiters());
+        }
         first = false;
       });
       this.subscriber = sub;
@@ -435,7 +445,11 @@ export class TaskClient {
       const [queue, id] = key.split('\0');
       try {
         const stored = await this.broker.task(queue, id);
-        if (!stored) continue;
+        if (!stored) {
+          // Awaited tasks keep their result for a grace period, so a missing task is really gone.
+          this.dropWaiters(queue, id, new TaskNotFoundError(id, queue));
+          continue;
+        }
         const info = toTaskInfo(queue, id, stored, this.codec);
         if (stored.state === 'completed') this.settle(queue, id, 'completed', info.result);
         else if (stored.state === 'archived') this.settle(queue, id, 'archived', info.lastError ?? 'archived');

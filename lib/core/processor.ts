@@ -44,6 +44,8 @@ interface Run {
 const IDLE_WAIT_MS = 30_000;
 const ERROR_BACKOFF_MAX_MS = 2_000;
 const CORRUPT_TYPE = '(corrupt)';
+/** How long an awaited task without retention keeps its result (a waiter that missed the notification reads it). */
+export const AWAITED_RESULT_GRACE_MS = 60_000;
 
 /**
  * The fetch loop and the handler runs: claims as many tasks as there are free slots (one script call per queue),
@@ -342,9 +344,10 @@ export class Processor {
       }
       let stored = '';
       let retainUntilMs = 0;
-      if (message.retentionMs > 0) {
+      const keepFor = message.retentionMs > 0 ? message.retentionMs : message.awaited ? AWAITED_RESULT_GRACE_MS : 0;
+      if (keepFor > 0) {
         const now = this.clock.now();
-        retainUntilMs = now + message.retentionMs;
+        retainUntilMs = now + keepFor;
         stored = encodeMessage({ ...message, completedAt: now, result: resultJson === '' ? undefined : JSON.parse(resultJson) });
       }
       this.acker.complete(run.queue, run, {

@@ -64,10 +64,11 @@ describe('status across a Redis restart', () => {
       );
       expect(viaOn).toContain('reconnecting');
 
-      // emit(), not send(): a result published while the client's subscriber is still reconnecting is a core
-      // TaskClient matter (see the issue note); here we check that the transport processes tasks again.
       await lastValueFrom(client.emit('ping', 2));
       await waitFor(() => handled.includes(2), 'the task enqueued after the restart to run', 20_000);
+      // send() right after the restart: a result published while the client's subscriber was still reconnecting is
+      // kept for a grace period and re-read once it is back, so the reply is never lost.
+      expect(await lastValueFrom(client.send('ping', 3))).toBe(3);
     } finally {
       await client.close();
       await app.close();

@@ -175,6 +175,25 @@ describe('TaskClient', () => {
     expect(await tq.admin.scard(tq.key('default', 'waiters'))).toBe(0);
   });
 
+  it('keeps the result of an awaited task for a grace period even without retention', async () => {
+    // If the notification is lost (a reconnect of the subscriber), the waiter re-reads the task: the result must be there.
+    const client = tq.client();
+    const worker = tq.worker();
+    worker.handle('g', () => 'kept');
+    await worker.start();
+    const { info, result } = await client.enqueueAndWait('g', null);
+    expect(await result).toBe('kept');
+    const stored = await waitFor(async () => {
+      const t = await client.getTask(info.id);
+      return t?.state === 'completed' ? t : undefined;
+    }, 'completed record');
+    expect(stored.result).toBe('kept');
+    const expiry = Number(await tq.admin.zscore(tq.key('default', 'completed'), info.id));
+    expect(expiry - Date.now()).toBeGreaterThan(50_000);
+    expect(expiry - Date.now()).toBeLessThanOrEqual(60_000);
+    expect(await client.waitForResult(info.id)).toBe('kept');
+  });
+
   it('cancels pending, scheduled and retry tasks, and aborts an active one', async () => {
     const client = tq.client();
     const pending = await client.enqueue('x', 1, { queue: 'cq' });

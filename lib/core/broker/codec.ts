@@ -20,6 +20,7 @@ import { DEFAULT_MAX_RETRY, DEFAULT_TIMEOUT_MS } from '../options.js';
  * | f | last failed at ms | none |
  * | c | completed at ms | not completed |
  * | x | result | none |
+ * | w | awaited (enqueueAndWait): keep the result a short while even without retention | false |
  * | v | format version | 1 |
  */
 export interface TaskMessage {
@@ -37,6 +38,9 @@ export interface TaskMessage {
   lastFailedAt?: number;
   completedAt?: number;
   result?: unknown;
+  /** Someone awaits the result (enqueueAndWait): it is kept briefly even without retention, so it survives a
+   * notification lost to a reconnect. */
+  awaited?: boolean;
 }
 
 interface WireV1 {
@@ -55,6 +59,7 @@ interface WireV1 {
   f?: number;
   c?: number;
   x?: unknown;
+  w?: 1;
 }
 
 /** Raised when a stored message cannot be decoded; the worker archives such tasks. */
@@ -83,6 +88,7 @@ export function encodeMessage(m: TaskMessage): string {
   if (m.lastFailedAt !== undefined) wire.f = m.lastFailedAt;
   if (m.completedAt !== undefined) wire.c = m.completedAt;
   if (m.result !== undefined) wire.x = m.result;
+  if (m.awaited) wire.w = 1;
   return JSON.stringify(wire);
 }
 
@@ -126,5 +132,6 @@ export function decodeMessage(raw: string): TaskMessage {
     lastFailedAt: optionalNumber(w.f, 'f'),
     completedAt: optionalNumber(w.c, 'c'),
     result: w.x,
+    awaited: w.w === 1 ? true : undefined,
   };
 }
