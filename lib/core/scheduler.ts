@@ -406,8 +406,10 @@ export class TaskScheduler {
     return [k.cronEntries, k.cronState, k.tasks, k.pending, k.scheduled, k.wake];
   }
 
-  private runOp(queue: string, args: (string | number)[]): Promise<unknown> {
-    return this.scripts.run('scheduler-tick', this.scriptKeys(queue), args);
+  private runOp(queue: string, [op, ...args]: ['tick' | 'upsert' | 'remove', ...(string | number)[]]): Promise<unknown> {
+    if (op === 'tick') return this.scripts.run('scheduler-tick', this.scriptKeys(queue), args);
+    const k = this.queueKeys(queue);
+    return this.scripts.run(op === 'upsert' ? 'scheduler-upsert' : 'scheduler-remove', [k.cronEntries, k.cronState], args);
   }
 
   /** Serializes passes and reloads (they share the in-memory entries). */
@@ -592,7 +594,7 @@ export class TaskScheduler {
       // Whatever the outcome, this scheduler is done with every tick up to now.
       entry.nextFire = entry.schedule.next(Math.max(now, entry.floor));
     }
-    const batches: { queue: string; chunk: Fire[]; args: (string | number)[] }[] = [];
+    const batches: { queue: string; chunk: Fire[]; args: ['tick', number, string] }[] = [];
     for (const [queue, fires] of byQueue) {
       for (let i = 0; i < fires.length; i += FIRES_PER_CALL) {
         const chunk = fires.slice(i, i + FIRES_PER_CALL);

@@ -26,6 +26,8 @@ export const SCRIPT_NAMES = [
   'pause',
   'unpause',
   'scheduler-tick',
+  'scheduler-upsert',
+  'scheduler-remove',
 ] as const;
 
 /** The name of one script. */

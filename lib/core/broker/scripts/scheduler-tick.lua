@@ -1,23 +1,14 @@
---[[ scheduler-tick: the periodic entries of one queue. One script, three operations, all in the queue's slot.
+--[[ scheduler-tick: fire due periodic ticks of one queue: a compare-and-set on each entry's last fire time and the
+enqueue of its task, atomically, so of all the schedulers that compute the same tick exactly one enqueues it.
 KEYS[1] cron entries (HASH id → definition JSON)   KEYS[2] cron state (HASH id → "rev:floor:prevFire:lastTaskId")
 KEYS[3] tasks (HASH)   KEYS[4] pending (LIST)   KEYS[5] scheduled (ZSET)   KEYS[6] wake (ZSET)
-ARGV[1] operation:
- 'tick'   fire due ticks: compare-and-set on each entry's floor and enqueue, atomically, so of all the schedulers that
-          compute the same tick exactly one enqueues it.
-          ARGV[2] N, ARGV[3] the N fires (those of one entry in increasing time), each as two lines:
-            "<entry id> <revision the caller computed from> <fire ms> <task id> <processAt ms, 0 = pending now>\n"
-            "<task message>\n"   (JSON never contains a raw newline; one argument instead of 2N is much cheaper to
-            send and to unpack)
-          Returns N codes: 0 fired; -1 stale (entry removed, or revised since the caller read it: reload);
-          else the entry's floor (a scheduler already fired this tick or a later one: nothing done)
- 'upsert' ARGV[2] id, ARGV[3] definition JSON, ARGV[4] now ms.
-          A new entry starts with floor = now (it fires strictly after registration). An update that changes the
-          spec or tz raises the floor to now, so the new schedule does not fire ticks from before the update.
-          Returns 0 unchanged (same JSON: nothing written), 1 created, 2 updated
- 'remove' ARGV[2] id. Returns 1 removed, 0 absent
+ARGV[1] N, ARGV[2] the N fires (those of one entry in increasing time), each as two lines:
+  "<entry id> <revision the caller computed from> <fire ms> <task id> <processAt ms, 0 = pending now>\n"
+  "<task message>\n"   (JSON never contains a raw newline; one argument instead of 2N is much cheaper to send and
+  to unpack)
+Returns: N codes: 0 fired; -1 stale (entry removed, or revised since the caller read it: reload); else the entry's
+         floor (a scheduler already fired this tick or a later one: nothing done)
 ]]
-local op = ARGV[1]
-
 local function parse_state(s)
   if not s then return nil end
   local rev, floor, prev, task = string.match(s, '^(%d+):(%d+):(%d+):(.*)$')
@@ -25,107 +16,75 @@ local function parse_state(s)
   return { rev = rev, floor = floor, prev = prev, task = task }
 end
 
-if op == 'tick' then
-  local n = tonumber(ARGV[2])
-  local blob = ARGV[3]
-  local ids, seen, fires = {}, {}, {}
-  local pos = 1
-  for i = 0, n - 1 do
-    local e1 = string.find(blob, '\n', pos, true)
-    local e2 = e1 and string.find(blob, '\n', e1 + 1, true)
-    if not e2 then return redis.error_reply('scheduler-tick: malformed fire list at fire ' .. i) end
-    local id, rev, fire, taskId, at = string.match(string.sub(blob, pos, e1 - 1), '^(%S+) (%d+) (%d+) (%S+) (%d+)$')
-    if not id then return redis.error_reply('scheduler-tick: malformed fire ' .. string.sub(blob, pos, e1 - 1)) end
-    fires[i] = { id = id, rev = rev, fire = fire, taskId = taskId, at = tonumber(at), message = string.sub(blob, e1 + 1, e2 - 1) }
-    pos = e2 + 1
-    if not seen[id] then
-      seen[id] = true
-      ids[#ids + 1] = id
-    end
+local n = tonumber(ARGV[1])
+local blob = ARGV[2]
+local ids, seen, fires = {}, {}, {}
+local pos = 1
+for i = 0, n - 1 do
+  local e1 = string.find(blob, '\n', pos, true)
+  local e2 = e1 and string.find(blob, '\n', e1 + 1, true)
+  if not e2 then return redis.error_reply('scheduler-tick: malformed fire list at fire ' .. i) end
+  local id, rev, fire, taskId, at = string.match(string.sub(blob, pos, e1 - 1), '^(%S+) (%d+) (%d+) (%S+) (%d+)$')
+  if not id then return redis.error_reply('scheduler-tick: malformed fire ' .. string.sub(blob, pos, e1 - 1)) end
+  fires[i] = { id = id, rev = rev, fire = fire, taskId = taskId, at = tonumber(at), message = string.sub(blob, e1 + 1, e2 - 1) }
+  pos = e2 + 1
+  if not seen[id] then
+    seen[id] = true
+    ids[#ids + 1] = id
   end
-  local raw = redis.call('HMGET', KEYS[2], unpack(ids))
-  local states = {}
-  for i, id in ipairs(ids) do states[id] = parse_state(raw[i]) end
-  local codes, taskFields, stateFields, pending, scheduled = {}, {}, {}, {}, {}
-  local minDue = nil
-  local changed = {}
-  for i = 0, n - 1 do
-    local f = fires[i]
-    local id, rev, fire = f.id, f.rev, f.fire
-    local st = states[id]
-    local code
-    if st == nil or st.rev ~= rev then
-      code = -1
-    elseif tonumber(st.floor) >= tonumber(fire) then
-      code = tonumber(st.floor)
-    else
-      code = 0
-      local taskId = f.taskId
-      st.floor, st.prev, st.task = fire, fire, taskId
-      changed[id] = true
-      taskFields[#taskFields + 1] = taskId
-      taskFields[#taskFields + 1] = f.message
-      local at = f.at
-      if at > 0 then
-        scheduled[#scheduled + 1] = at
-        scheduled[#scheduled + 1] = taskId
-        if minDue == nil or at < minDue then minDue = at end
-      else
-        pending[#pending + 1] = taskId
-      end
-    end
-    codes[i + 1] = code
-  end
-  for _, id in ipairs(ids) do
-    if changed[id] then
-      local st = states[id]
-      stateFields[#stateFields + 1] = id
-      stateFields[#stateFields + 1] = st.rev .. ':' .. st.floor .. ':' .. st.prev .. ':' .. st.task
-    end
-  end
-  if #stateFields > 0 then
-    redis.call('HSET', KEYS[2], unpack(stateFields))
-    redis.call('HSET', KEYS[3], unpack(taskFields))
-  end
-  if #pending > 0 then
-    -- Only a transition from empty needs a wake-up: workers keep draining a non-empty list on their own.
-    if redis.call('LPUSH', KEYS[4], unpack(pending)) == #pending then redis.call('ZADD', KEYS[6], 0, 'p') end
-  end
-  if #scheduled > 0 then
-    redis.call('ZADD', KEYS[5], unpack(scheduled))
-    local first = redis.call('ZRANGE', KEYS[5], 0, 0, 'WITHSCORES')
-    -- A new earliest due time: wake a sleeping worker so its forwarder timer moves earlier.
-    if tonumber(first[2]) >= minDue then redis.call('ZADD', KEYS[6], 0, 'd') end
-  end
-  return codes
 end
-
-if op == 'upsert' then
-  local id, def, now = ARGV[2], ARGV[3], ARGV[4]
-  local old = redis.call('HGET', KEYS[1], id)
-  local st = parse_state(redis.call('HGET', KEYS[2], id))
-  if old == def and st ~= nil then return 0 end
-  local code = 2
-  if old == false or st == nil then
-    code = 1
-    st = { rev = '0', floor = now, prev = '0', task = '' }
+local raw = redis.call('HMGET', KEYS[2], unpack(ids))
+local states = {}
+for i, id in ipairs(ids) do states[id] = parse_state(raw[i]) end
+local codes, taskFields, stateFields, pending, scheduled = {}, {}, {}, {}, {}
+local minDue = nil
+local changed = {}
+for i = 0, n - 1 do
+  local f = fires[i]
+  local id, rev, fire = f.id, f.rev, f.fire
+  local st = states[id]
+  local code
+  if st == nil or st.rev ~= rev then
+    code = -1
+  elseif tonumber(st.floor) >= tonumber(fire) then
+    code = tonumber(st.floor)
   else
-    local okOld, o = pcall(cjson.decode, old)
-    local n = cjson.decode(def)
-    if not okOld or type(o) ~= 'table' or o.spec ~= n.spec or o.tz ~= n.tz then
-      if tonumber(st.floor) < tonumber(now) then st.floor = now end
+    code = 0
+    local taskId = f.taskId
+    st.floor, st.prev, st.task = fire, fire, taskId
+    changed[id] = true
+    taskFields[#taskFields + 1] = taskId
+    taskFields[#taskFields + 1] = f.message
+    local at = f.at
+    if at > 0 then
+      scheduled[#scheduled + 1] = at
+      scheduled[#scheduled + 1] = taskId
+      if minDue == nil or at < minDue then minDue = at end
+    else
+      pending[#pending + 1] = taskId
     end
   end
-  redis.call('HSET', KEYS[1], id, def)
-  redis.call('HSET', KEYS[2], id, (tonumber(st.rev) + 1) .. ':' .. st.floor .. ':' .. st.prev .. ':' .. st.task)
-  return code
+  codes[i + 1] = code
 end
-
-if op == 'remove' then
-  local id = ARGV[2]
-  local removed = redis.call('HDEL', KEYS[1], id)
-  redis.call('HDEL', KEYS[2], id)
-  return removed
+for _, id in ipairs(ids) do
+  if changed[id] then
+    local st = states[id]
+    stateFields[#stateFields + 1] = id
+    stateFields[#stateFields + 1] = st.rev .. ':' .. st.floor .. ':' .. st.prev .. ':' .. st.task
+  end
 end
-
-return redis.error_reply('scheduler-tick: unknown operation ' .. tostring(op))
+if #stateFields > 0 then
+  redis.call('HSET', KEYS[2], unpack(stateFields))
+  redis.call('HSET', KEYS[3], unpack(taskFields))
+end
+if #pending > 0 then
+  -- Only a transition from empty needs a wake-up: workers keep draining a non-empty list on their own.
+  if redis.call('LPUSH', KEYS[4], unpack(pending)) == #pending then redis.call('ZADD', KEYS[6], 0, 'p') end
+end
+if #scheduled > 0 then
+  redis.call('ZADD', KEYS[5], unpack(scheduled))
+  local first = redis.call('ZRANGE', KEYS[5], 0, 0, 'WITHSCORES')
+  -- A new earliest due time: wake a sleeping worker so its forwarder timer moves earlier.
+  if tonumber(first[2]) >= minDue then redis.call('ZADD', KEYS[6], 0, 'd') end
+end
+return codes
