@@ -84,7 +84,10 @@ async function main(): Promise<void> {
     const result = await runWorkload(ctx, spec);
     writeFileSync(out, JSON.stringify({ ok: true, result }));
   } catch (err) {
-    writeFileSync(out, JSON.stringify({ ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }));
+    writeFileSync(
+      out,
+      JSON.stringify({ ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
+    );
   } finally {
     await probe.close();
   }

@@ -88,12 +88,16 @@ export function summarizeProfile(file: string, topN = 20): ProfileSummary {
     percent: Math.round((1000 * e.us) / total) / 10,
   });
   const areas: Record<string, number> = {};
-  for (const [k, v] of Object.entries(byArea).sort((a, b) => b[1] - a[1])) areas[k] = Math.round((1000 * v) / total) / 10;
+  for (const [k, v] of Object.entries(byArea).sort((a, b) => b[1] - a[1]))
+    areas[k] = Math.round((1000 * v) / total) / 10;
   return {
     totalMs: Math.round(total / 1000),
     byArea: areas,
     top: entries.slice(0, topN).map(toEntry),
-    topLib: entries.filter((e) => e.lib).slice(0, topN).map(toEntry),
+    topLib: entries
+      .filter((e) => e.lib)
+      .slice(0, topN)
+      .map(toEntry),
   };
 }
 

@@ -48,7 +48,13 @@ export async function freePort(): Promise<number> {
 async function waitUntilAnswering(port: number, timeoutMs: number): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    const probe = new Redis({
+      port,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 0,
+    });
     probe.on('error', () => undefined);
     try {
       await probe.connect();
@@ -57,7 +63,8 @@ async function waitUntilAnswering(port: number, timeoutMs: number): Promise<stri
       return /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
     } catch {
       probe.disconnect();
-      if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer within ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`redis-server on port ${port} did not answer within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -70,14 +77,29 @@ async function waitUntilAnswering(port: number, timeoutMs: number): Promise<stri
 export async function startBenchRedis(options: { cpu?: number } = {}): Promise<BenchRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'taskq-bench-redis-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+  ];
   const child: ChildProcess =
     options.cpu === undefined
       ? spawn('redis-server', args, { stdio: 'ignore' })
       : spawn('taskset', ['-c', String(options.cpu), 'redis-server', ...args], { stdio: 'ignore' });
   await new Promise<void>((resolve, reject) => {
     child.once('error', (err) =>
-      reject(new Error(`could not start redis-server (${err.message}); install it, e.g. apt-get install redis-server`)),
+      reject(
+        new Error(
+          `could not start redis-server (${err.message}); install it, e.g. apt-get install redis-server`,
+        ),
+      ),
     );
     child.once('spawn', () => resolve());
   });
@@ -220,5 +242,10 @@ export function commandDelta(before: ServerSnapshot, after: ServerSnapshot, divi
     total += d;
     if (SCRIPT_COMMANDS.has(name)) scripts += d;
   }
-  return { total: round(total / divisor, 4), scripts: round(scripts / divisor, 4), byCommand, scriptUsec: round(scriptUsec / divisor, 2) };
+  return {
+    total: round(total / divisor, 4),
+    scripts: round(scripts / divisor, 4),
+    byCommand,
+    scriptUsec: round(scriptUsec / divisor, 2),
+  };
 }

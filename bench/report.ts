@@ -39,7 +39,8 @@ export interface Check {
 const med = (xs: number[]): number | undefined => (xs.length ? round(median(xs), 2) : undefined);
 const div = (a: number | undefined, b: number | undefined): number | undefined =>
   a === undefined || b === undefined || b === 0 ? undefined : round(a / b, 2);
-const ok = (value: number | undefined, test: (v: number) => boolean): boolean | null => (value === undefined ? null : test(value));
+const ok = (value: number | undefined, test: (v: number) => boolean): boolean | null =>
+  value === undefined ? null : test(value);
 
 /** Median of per-round ratios a[i] / b[i] (rounds are paired by index). */
 function pairedRatio(a: number[], b: number[]): number | undefined {
@@ -95,114 +96,255 @@ export function buildReport(
   scheduler: SchedulerBenchResult | { error: string } | undefined,
   profile: Partial<Record<LibName, ProfileSummary | { error: string }>> | undefined,
 ) {
-  const tp = Object.fromEntries(Object.entries(raw.throughput).map(([k, v]) => [k, throughputSummary(v as ThroughputResult[])]));
-  const enqBulk = Object.fromEntries(Object.entries(raw.enqueue).map(([k, v]) => [k, enqueueSummary(v as EnqueueResult[], 'bulk')]));
-  const enqSingle = Object.fromEntries(Object.entries(raw.enqueue).map(([k, v]) => [k, enqueueSummary(v as EnqueueResult[], 'single')]));
-  const lat = Object.fromEntries(Object.entries(raw.latency).map(([k, v]) => [k, latencySummary(v as LatencyResult[])]));
+  const tp = Object.fromEntries(
+    Object.entries(raw.throughput).map(([k, v]) => [k, throughputSummary(v as ThroughputResult[])]),
+  );
+  const enqBulk = Object.fromEntries(
+    Object.entries(raw.enqueue).map(([k, v]) => [k, enqueueSummary(v as EnqueueResult[], 'bulk')]),
+  );
+  const enqSingle = Object.fromEntries(
+    Object.entries(raw.enqueue).map(([k, v]) => [k, enqueueSummary(v as EnqueueResult[], 'single')]),
+  );
+  const lat = Object.fromEntries(
+    Object.entries(raw.latency).map(([k, v]) => [k, latencySummary(v as LatencyResult[])]),
+  );
   const delayed = Object.fromEntries(
     Object.entries(raw.delayed).map(([k, v]) => {
       const rs = v as DelayedResult[];
-      return [k, { p99: med(rs.map((r) => r.latenessMs.p99)), p50: med(rs.map((r) => r.latenessMs.p50)), floorP99: med(rs.map((r) => r.timerFloorMs.p99)), perRound: rs }];
+      return [
+        k,
+        {
+          p99: med(rs.map((r) => r.latenessMs.p99)),
+          p50: med(rs.map((r) => r.latenessMs.p50)),
+          floorP99: med(rs.map((r) => r.timerFloorMs.p99)),
+          perRound: rs,
+        },
+      ];
     }),
   );
   const idle = Object.fromEntries(Object.entries(raw.idle).map(([k, v]) => [k, (v as IdleResult[])[0]]));
-  const memory = Object.fromEntries(Object.entries(raw.memory).map(([k, v]) => [k, (v as MemoryResult[])[0]]));
-  const tpRounds = (lib: LibName): number[] => ((raw.throughput[lib] ?? []) as ThroughputResult[]).map((r) => r.tasksPerSec);
+  const memory = Object.fromEntries(
+    Object.entries(raw.memory).map(([k, v]) => [k, (v as MemoryResult[])[0]]),
+  );
+  const tpRounds = (lib: LibName): number[] =>
+    ((raw.throughput[lib] ?? []) as ThroughputResult[]).map((r) => r.tasksPerSec);
   const enqRounds = (lib: LibName, part: 'bulk' | 'single'): number[] =>
     ((raw.enqueue[lib] ?? []) as EnqueueResult[]).map((r) => r[part].tasksPerSec);
 
   const checks: Check[] = [];
-  const ratioCheck = (id: string, what: string, unit: string, a: number | undefined, b: number | undefined, min: number, extra: Partial<Check> = {}): void => {
+  const ratioCheck = (
+    id: string,
+    what: string,
+    unit: string,
+    a: number | undefined,
+    b: number | undefined,
+    min: number,
+    extra: Partial<Check> = {},
+  ): void => {
     const ratio = div(a, b);
     checks.push({ id, what, unit, ratio, target: `>= ${min}x`, pass: ok(ratio, (r) => r >= min), ...extra });
   };
-  ratioCheck('throughput-core', 'drain 20k no-op, conc 100: taskq / BullMQ', 'tasks/s', tp.taskq?.tasksPerSec, tp.bullmq?.tasksPerSec, 3, {
-    taskq: tp.taskq?.tasksPerSec,
-    bullmq: tp.bullmq?.tasksPerSec,
-  });
-  ratioCheck('throughput-nest', 'drain via Nest transport: nest / BullMQ', 'tasks/s', tp.nest?.tasksPerSec, tp.bullmq?.tasksPerSec, 2, {
-    nest: tp.nest?.tasksPerSec,
-    bullmq: tp.bullmq?.tasksPerSec,
-  });
-  ratioCheck('throughput-nest-vs-core', 'drain via Nest transport: nest / core worker', 'tasks/s', tp.nest?.tasksPerSec, tp.taskq?.tasksPerSec, 0.7, {
-    taskq: tp.taskq?.tasksPerSec,
-    nest: tp.nest?.tasksPerSec,
+  ratioCheck(
+    'throughput-core',
+    'drain 20k no-op, conc 100: taskq / BullMQ',
+    'tasks/s',
+    tp.taskq?.tasksPerSec,
+    tp.bullmq?.tasksPerSec,
+    3,
+    {
+      taskq: tp.taskq?.tasksPerSec,
+      bullmq: tp.bullmq?.tasksPerSec,
+    },
+  );
+  ratioCheck(
+    'throughput-nest',
+    'drain via Nest transport: nest / BullMQ',
+    'tasks/s',
+    tp.nest?.tasksPerSec,
+    tp.bullmq?.tasksPerSec,
+    2,
+    {
+      nest: tp.nest?.tasksPerSec,
+      bullmq: tp.bullmq?.tasksPerSec,
+    },
+  );
+  ratioCheck(
+    'throughput-nest-vs-core',
+    'drain via Nest transport: nest / core worker',
+    'tasks/s',
+    tp.nest?.tasksPerSec,
+    tp.taskq?.tasksPerSec,
+    0.7,
+    {
+      taskq: tp.taskq?.tasksPerSec,
+      nest: tp.nest?.tasksPerSec,
+    },
+  );
+  checks.push({
+    id: 'node-cpu-drain',
+    what: 'Node CPU per task, drain',
+    unit: 'µs',
+    taskq: tp.taskq?.nodeCpuUsPerTask,
+    nest: tp.nest?.nodeCpuUsPerTask,
+    bullmq: tp.bullmq?.nodeCpuUsPerTask,
+    ratio: div(tp.taskq?.nodeCpuUsPerTask, tp.bullmq?.nodeCpuUsPerTask),
+    target: 'info',
+    pass: null,
   });
   checks.push({
-    id: 'node-cpu-drain', what: 'Node CPU per task, drain', unit: 'µs', taskq: tp.taskq?.nodeCpuUsPerTask, nest: tp.nest?.nodeCpuUsPerTask,
-    bullmq: tp.bullmq?.nodeCpuUsPerTask, ratio: div(tp.taskq?.nodeCpuUsPerTask, tp.bullmq?.nodeCpuUsPerTask), target: 'info', pass: null,
+    id: 'redis-cpu-drain',
+    what: 'Redis CPU per task, drain',
+    unit: 'µs',
+    taskq: tp.taskq?.redisCpuUsPerTask,
+    nest: tp.nest?.redisCpuUsPerTask,
+    bullmq: tp.bullmq?.redisCpuUsPerTask,
+    ratio: div(tp.taskq?.redisCpuUsPerTask, tp.bullmq?.redisCpuUsPerTask),
+    target: 'info',
+    pass: null,
+  });
+  ratioCheck(
+    'enqueue-bulk',
+    'enqueueMany(1000) / addBulk(1000)',
+    'tasks/s',
+    enqBulk.taskq?.tasksPerSec,
+    enqBulk.bullmq?.tasksPerSec,
+    4,
+    {
+      taskq: enqBulk.taskq?.tasksPerSec,
+      bullmq: enqBulk.bullmq?.tasksPerSec,
+    },
+  );
+  ratioCheck(
+    'enqueue-single',
+    'enqueue / add, 100 in flight',
+    'tasks/s',
+    enqSingle.taskq?.tasksPerSec,
+    enqSingle.bullmq?.tasksPerSec,
+    1.5,
+    {
+      taskq: enqSingle.taskq?.tasksPerSec,
+      bullmq: enqSingle.bullmq?.tasksPerSec,
+    },
+  );
+  checks.push({
+    id: 'commands-batch',
+    what: 'Redis cmds/task, enqueueMany + drain',
+    unit: 'cmds',
+    taskq: tp.taskq?.commandsPerTask,
+    bullmq: tp.bullmq?.commandsPerTask,
+    target: '<= 8',
+    pass: ok(tp.taskq?.commandsPerTask, (v) => v <= 8),
   });
   checks.push({
-    id: 'redis-cpu-drain', what: 'Redis CPU per task, drain', unit: 'µs', taskq: tp.taskq?.redisCpuUsPerTask, nest: tp.nest?.redisCpuUsPerTask,
-    bullmq: tp.bullmq?.redisCpuUsPerTask, ratio: div(tp.taskq?.redisCpuUsPerTask, tp.bullmq?.redisCpuUsPerTask), target: 'info', pass: null,
-  });
-  ratioCheck('enqueue-bulk', 'enqueueMany(1000) / addBulk(1000)', 'tasks/s', enqBulk.taskq?.tasksPerSec, enqBulk.bullmq?.tasksPerSec, 4, {
-    taskq: enqBulk.taskq?.tasksPerSec,
-    bullmq: enqBulk.bullmq?.tasksPerSec,
-  });
-  ratioCheck('enqueue-single', 'enqueue / add, 100 in flight', 'tasks/s', enqSingle.taskq?.tasksPerSec, enqSingle.bullmq?.tasksPerSec, 1.5, {
-    taskq: enqSingle.taskq?.tasksPerSec,
-    bullmq: enqSingle.bullmq?.tasksPerSec,
-  });
-  checks.push({
-    id: 'commands-batch', what: 'Redis cmds/task, enqueueMany + drain', unit: 'cmds', taskq: tp.taskq?.commandsPerTask,
-    bullmq: tp.bullmq?.commandsPerTask, target: '<= 8', pass: ok(tp.taskq?.commandsPerTask, (v) => v <= 8),
-  });
-  checks.push({
-    id: 'commands-trickle', what: 'Redis cmds/task, single enqueue + trickle', unit: 'cmds', taskq: lat.taskq?.trickleCommandsPerTask,
-    bullmq: lat.bullmq?.trickleCommandsPerTask, ratio: div(lat.taskq?.trickleCommandsPerTask, lat.bullmq?.trickleCommandsPerTask), target: 'info', pass: null,
+    id: 'commands-trickle',
+    what: 'Redis cmds/task, single enqueue + trickle',
+    unit: 'cmds',
+    taskq: lat.taskq?.trickleCommandsPerTask,
+    bullmq: lat.bullmq?.trickleCommandsPerTask,
+    ratio: div(lat.taskq?.trickleCommandsPerTask, lat.bullmq?.trickleCommandsPerTask),
+    target: 'info',
+    pass: null,
   });
   // Tail latency is gated on the median over rounds (each round pairs the libraries back to back), so one round hit
   // by a burst of load on the machine does not decide it; the pooled figures are in summary.latency.
   const roundP = (lib: LibName, k: 'p50' | 'p99'): number[] => lat[lib]?.perRound.map((x) => x[k]) ?? [];
   const p50 = med(roundP('taskq', 'p50'));
   checks.push({
-    id: 'latency-p50', what: 'pickup latency p50, idle worker', unit: 'ms', taskq: p50, bullmq: med(roundP('bullmq', 'p50')),
-    target: '<= 1 ms', pass: ok(p50, (v) => v <= 1),
+    id: 'latency-p50',
+    what: 'pickup latency p50, idle worker',
+    unit: 'ms',
+    taskq: p50,
+    bullmq: med(roundP('bullmq', 'p50')),
+    target: '<= 1 ms',
+    pass: ok(p50, (v) => v <= 1),
   });
   const p99Ratio = pairedRatio(roundP('taskq', 'p99'), roundP('bullmq', 'p99'));
   checks.push({
-    id: 'latency-p99', what: 'pickup latency p99: taskq / BullMQ', unit: 'ms', taskq: med(roundP('taskq', 'p99')), bullmq: med(roundP('bullmq', 'p99')),
-    ratio: p99Ratio, target: '<= 0.5x', pass: ok(p99Ratio, (r) => r <= 0.5),
+    id: 'latency-p99',
+    what: 'pickup latency p99: taskq / BullMQ',
+    unit: 'ms',
+    taskq: med(roundP('taskq', 'p99')),
+    bullmq: med(roundP('bullmq', 'p99')),
+    ratio: p99Ratio,
+    target: '<= 0.5x',
+    pass: ok(p99Ratio, (r) => r <= 0.5),
   });
   const floorP99 = (lib: LibName): number | undefined => {
     const f = lat[lib]?.pingFloorPerRound.map((x) => x.p99).filter((x) => Number.isFinite(x)) ?? [];
     return med(f);
   };
   checks.push({
-    id: 'latency-floor', what: 'control: PING round trip p99 (same gap)', unit: 'ms', taskq: floorP99('taskq'), bullmq: floorP99('bullmq'),
-    target: 'info', pass: null,
+    id: 'latency-floor',
+    what: 'control: PING round trip p99 (same gap)',
+    unit: 'ms',
+    taskq: floorP99('taskq'),
+    bullmq: floorP99('bullmq'),
+    target: 'info',
+    pass: null,
   });
   checks.push({
-    id: 'delayed-p99', what: 'delayed task lateness p99 (200-700 ms)', unit: 'ms', taskq: delayed.taskq?.p99,
-    bullmq: delayed.bullmq?.p99, target: '<= 20 ms', pass: ok(delayed.taskq?.p99, (v) => v <= 20),
+    id: 'delayed-p99',
+    what: 'delayed task lateness p99 (200-700 ms)',
+    unit: 'ms',
+    taskq: delayed.taskq?.p99,
+    bullmq: delayed.bullmq?.p99,
+    target: '<= 20 ms',
+    pass: ok(delayed.taskq?.p99, (v) => v <= 20),
   });
   checks.push({
-    id: 'delayed-floor', what: 'control: bare setTimeout lateness p99', unit: 'ms', taskq: delayed.taskq?.floorP99,
-    bullmq: delayed.bullmq?.floorP99, target: 'info', pass: null,
+    id: 'delayed-floor',
+    what: 'control: bare setTimeout lateness p99',
+    unit: 'ms',
+    taskq: delayed.taskq?.floorP99,
+    bullmq: delayed.bullmq?.floorP99,
+    target: 'info',
+    pass: null,
   });
   checks.push({
-    id: 'idle-commands', what: 'idle worker Redis commands per second', unit: 'cmds/s', taskq: idle.taskq?.commandsPerSec,
-    bullmq: idle.bullmq?.commandsPerSec, target: '<= 2/s', pass: ok(idle.taskq?.commandsPerSec, (v) => v <= 2),
+    id: 'idle-commands',
+    what: 'idle worker Redis commands per second',
+    unit: 'cmds/s',
+    taskq: idle.taskq?.commandsPerSec,
+    bullmq: idle.bullmq?.commandsPerSec,
+    target: '<= 2/s',
+    pass: ok(idle.taskq?.commandsPerSec, (v) => v <= 2),
   });
   const memRatio = div(memory.taskq?.bytesPerTask, memory.bullmq?.bytesPerTask);
   checks.push({
-    id: 'memory', what: 'Redis memory per pending task', unit: 'bytes', taskq: memory.taskq?.bytesPerTask, bullmq: memory.bullmq?.bytesPerTask,
-    ratio: memRatio, target: '<= 0.75x', pass: ok(memRatio, (r) => r <= 0.75),
+    id: 'memory',
+    what: 'Redis memory per pending task',
+    unit: 'bytes',
+    taskq: memory.taskq?.bytesPerTask,
+    bullmq: memory.bullmq?.bytesPerTask,
+    ratio: memRatio,
+    target: '<= 0.75x',
+    pass: ok(memRatio, (r) => r <= 0.75),
   });
   if (scheduler && 'multi' in scheduler) {
     const { multi, single } = scheduler;
     checks.push({
-      id: 'scheduler-multi-p99', what: `periodic: ${multi.schedulers} schedulers x ${multi.entries} entries, lateness p99`, unit: 'ms',
-      taskq: multi.p99, target: `<= ${multi.targetP99Ms} ms, 0 dup`, pass: multi.pass,
+      id: 'scheduler-multi-p99',
+      what: `periodic: ${multi.schedulers} schedulers x ${multi.entries} entries, lateness p99`,
+      unit: 'ms',
+      taskq: multi.p99,
+      target: `<= ${multi.targetP99Ms} ms, 0 dup`,
+      pass: multi.pass,
     });
     checks.push({
-      id: 'scheduler-single-max', what: `periodic: 1 scheduler x ${single.entries} entries, lateness max`, unit: 'ms',
-      taskq: single.max, target: `<= ${single.targetMaxMs} ms`, pass: single.max <= single.targetMaxMs,
+      id: 'scheduler-single-max',
+      what: `periodic: 1 scheduler x ${single.entries} entries, lateness max`,
+      unit: 'ms',
+      taskq: single.max,
+      target: `<= ${single.targetMaxMs} ms`,
+      pass: single.max <= single.targetMaxMs,
     });
     checks.push({
-      id: 'scheduler-commands', what: 'periodic: Redis cmds per fired task', unit: 'cmds', taskq: single.commandsPerTask,
-      target: `<= ${single.targetCommandsPerTask}`, pass: single.commandsPerTask <= single.targetCommandsPerTask,
+      id: 'scheduler-commands',
+      what: 'periodic: Redis cmds per fired task',
+      unit: 'cmds',
+      taskq: single.commandsPerTask,
+      target: `<= ${single.targetCommandsPerTask}`,
+      pass: single.commandsPerTask <= single.targetCommandsPerTask,
     });
   }
 
@@ -222,7 +364,15 @@ export function buildReport(
       enqueueSingle: pairedRatio(enqRounds('taskq', 'single'), enqRounds('bullmq', 'single')),
       latencyP99: p99Ratio,
     },
-    summary: { throughput: tp, enqueueBulk: enqBulk, enqueueSingle: enqSingle, latency: lat, delayed, idle, memory },
+    summary: {
+      throughput: tp,
+      enqueueBulk: enqBulk,
+      enqueueSingle: enqSingle,
+      latency: lat,
+      delayed,
+      idle,
+      memory,
+    },
     rounds: {
       throughput: raw.throughput,
       enqueue: raw.enqueue,
@@ -258,11 +408,16 @@ export function printTable(report: Report): void {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string =>
-    cells.map((cell, i) => (i === 0 || i === 1 || i === 6 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+    cells
+      .map((cell, i) => (i === 0 || i === 1 || i === 6 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .join('  ');
   const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
   const failed = report.checks.filter((c) => c.pass === false).map((c) => c.id);
   const passed = report.checks.filter((c) => c.pass === true).length;
-  out.push('', `targets: ${passed} PASS, ${failed.length} FAIL${failed.length ? ` (FAIL: ${failed.join(', ')})` : ''}`);
+  out.push(
+    '',
+    `targets: ${passed} PASS, ${failed.length} FAIL${failed.length ? ` (FAIL: ${failed.join(', ')})` : ''}`,
+  );
   const p = report.pairedRatios;
   out.push(
     `median of per-round ratios: throughput core ${fmt(p.throughputCore)}x, nest ${fmt(p.throughputNest)}x, nest/core ${fmt(p.throughputNestVsCore)}x, ` +

@@ -23,23 +23,41 @@ import { schedulerBench, type SchedulerBenchResult } from './scheduler.js';
 const QUICK = process.env.BENCH_QUICK === '1';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 2 : 7));
 const PIN = process.env.BENCH_PIN !== '0' && cpus().length >= 2 && hasTaskset();
-const LIBS = new Set((process.env.BENCH_LIBS ?? 'taskq,nest,bullmq').split(',').map((s) => s.trim()) as LibName[]);
-const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : undefined;
+const LIBS = new Set(
+  (process.env.BENCH_LIBS ?? 'taskq,nest,bullmq').split(',').map((s) => s.trim()) as LibName[],
+);
+const ONLY = process.env.BENCH_ONLY
+  ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim()))
+  : undefined;
 /** BENCH_PROFILE=1 profiles the taskq and nest drains; or a list, e.g. BENCH_PROFILE=nest. */
-const PROFILE: LibName[] = !process.env.BENCH_PROFILE || process.env.BENCH_PROFILE === '0'
-  ? []
-  : process.env.BENCH_PROFILE === '1'
-    ? ['taskq', 'nest']
-    : (process.env.BENCH_PROFILE.split(',').map((x) => x.trim()) as LibName[]);
+const PROFILE: LibName[] =
+  !process.env.BENCH_PROFILE || process.env.BENCH_PROFILE === '0'
+    ? []
+    : process.env.BENCH_PROFILE === '1'
+      ? ['taskq', 'nest']
+      : (process.env.BENCH_PROFILE.split(',').map((x) => x.trim()) as LibName[]);
 const OUT_DIR = join(process.cwd(), '.bench-out');
 const CHILD = fileURLToPath(new URL('./child.js', import.meta.url));
 
 export const PARAMS = {
   throughput: { tasks: QUICK ? 10_000 : 20_000, concurrency: 100, warmup: 2_000, batch: 1_000 },
-  enqueue: { bulkTasks: QUICK ? 10_000 : 20_000, batch: 1_000, singleTasks: QUICK ? 5_000 : 10_000, inFlight: 100 },
+  enqueue: {
+    bulkTasks: QUICK ? 10_000 : 20_000,
+    batch: 1_000,
+    singleTasks: QUICK ? 5_000 : 10_000,
+    inFlight: 100,
+  },
   latency: { warmup: 200, samples: QUICK ? 300 : 800, concurrency: 100, gapMs: 2 },
   latencyRounds: QUICK ? 1 : 5,
-  delayed: { warmup: 20, samples: QUICK ? 150 : 300, spacingMs: 10, minDelayMs: 200, maxDelayMs: 700, concurrency: 100, seed: 42 },
+  delayed: {
+    warmup: 20,
+    samples: QUICK ? 150 : 300,
+    spacingMs: 10,
+    minDelayMs: 200,
+    maxDelayMs: 700,
+    concurrency: 100,
+    seed: 42,
+  },
   delayedRounds: QUICK ? 1 : 3,
   idle: { seconds: QUICK ? 5 : 12, concurrency: 100 },
   memory: { tasks: QUICK ? 20_000 : 50_000, batch: 1_000 },
@@ -65,7 +83,8 @@ function cpuJiffies(): { total: number; steal: number } | undefined {
 }
 
 function gitDescribe(): string {
-  const rev = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout?.trim() || 'unknown';
+  const rev =
+    spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout?.trim() || 'unknown';
   const dirty = spawnSync('git', ['status', '--porcelain', '--', 'lib'], { encoding: 'utf8' }).stdout?.trim();
   return dirty ? `${rev} (lib/ has uncommitted changes)` : rev;
 }
@@ -73,9 +92,14 @@ function gitDescribe(): string {
 /** Runs one measurement in a fresh Node process (pinned to CPU 1 when pinning is on) on a flushed server. */
 async function runChild(probe: ServerProbe, spec: ChildSpec): Promise<unknown> {
   await probe.flushAll();
-  const resultFile = join(tmpdir(), `taskq-bench-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
+  const resultFile = join(
+    tmpdir(),
+    `taskq-bench-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.json`,
+  );
   const nodeArgs = [CHILD, JSON.stringify(spec), resultFile];
-  const [cmd, args] = PIN ? ['taskset', ['-c', '1', process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
+  const [cmd, args] = PIN
+    ? ['taskset', ['-c', '1', process.execPath, ...nodeArgs]]
+    : [process.execPath, nodeArgs];
   const started = Date.now();
   const load = Math.round(loadavg()[0]! * 100) / 100;
   await new Promise<void>((resolve, reject) => {
@@ -93,11 +117,18 @@ async function runChild(probe: ServerProbe, spec: ChildSpec): Promise<unknown> {
       resolve();
     });
   });
-  if (!existsSync(resultFile)) throw new Error(`${spec.lib} ${spec.workload}: the child process wrote no result`);
-  const out = JSON.parse(readFileSync(resultFile, 'utf8')) as { ok: boolean; result?: unknown; error?: string };
+  if (!existsSync(resultFile))
+    throw new Error(`${spec.lib} ${spec.workload}: the child process wrote no result`);
+  const out = JSON.parse(readFileSync(resultFile, 'utf8')) as {
+    ok: boolean;
+    result?: unknown;
+    error?: string;
+  };
   rmSync(resultFile, { force: true });
   if (!out.ok) throw new Error(`${spec.lib} ${spec.workload} failed:\n${out.error}`);
-  log(`  ${spec.workload.padEnd(10)} ${spec.lib.padEnd(6)} round ${spec.round}: done in ${((Date.now() - started) / 1000).toFixed(1)} s (load ${load})`);
+  log(
+    `  ${spec.workload.padEnd(10)} ${spec.lib.padEnd(6)} round ${spec.round}: done in ${((Date.now() - started) / 1000).toFixed(1)} s (load ${load})`,
+  );
   return { ...(out.result as object), loadavg1: load };
 }
 
@@ -120,7 +151,9 @@ async function main(): Promise<void> {
   const load0 = loadavg();
   const redis = await startBenchRedis({ cpu: PIN ? 0 : undefined });
   const probe = new ServerProbe(redis.url);
-  log(`redis-server ${redis.version} on ${redis.url}${PIN ? ' pinned to CPU 0, Node workers to CPU 1' : ' (not pinned)'}; ${ROUNDS} rounds + 1 warm-up${QUICK ? ', quick' : ''}`);
+  log(
+    `redis-server ${redis.version} on ${redis.url}${PIN ? ' pinned to CPU 0, Node workers to CPU 1' : ' (not pinned)'}; ${ROUNDS} rounds + 1 warm-up${QUICK ? ', quick' : ''}`,
+  );
   const raw: RawResults = { throughput: {}, enqueue: {}, latency: {}, delayed: {}, idle: {}, memory: {} };
   const push = (bucket: Record<string, unknown[]>, lib: LibName, value: unknown): void => {
     (bucket[lib] ??= []).push(value);
@@ -150,16 +183,20 @@ async function main(): Promise<void> {
     }
     if (wanted('latency')) {
       for (let round = 1; round <= PARAMS.latencyRounds; round++) {
-        for (const lib of order(coreLibs, round)) push(raw.latency, lib, await child(lib, 'latency', round, PARAMS.latency));
+        for (const lib of order(coreLibs, round))
+          push(raw.latency, lib, await child(lib, 'latency', round, PARAMS.latency));
       }
     }
     if (wanted('delayed')) {
       for (let round = 1; round <= PARAMS.delayedRounds; round++) {
-        for (const lib of order(coreLibs, round)) push(raw.delayed, lib, await child(lib, 'delayed', round, PARAMS.delayed));
+        for (const lib of order(coreLibs, round))
+          push(raw.delayed, lib, await child(lib, 'delayed', round, PARAMS.delayed));
       }
     }
-    if (wanted('idle')) for (const lib of coreLibs) push(raw.idle, lib, await child(lib, 'idle', 1, PARAMS.idle));
-    if (wanted('memory')) for (const lib of coreLibs) push(raw.memory, lib, await child(lib, 'memory', 1, PARAMS.memory));
+    if (wanted('idle'))
+      for (const lib of coreLibs) push(raw.idle, lib, await child(lib, 'idle', 1, PARAMS.idle));
+    if (wanted('memory'))
+      for (const lib of coreLibs) push(raw.memory, lib, await child(lib, 'memory', 1, PARAMS.memory));
     if (wanted('scheduler')) {
       try {
         scheduler = await runScheduler(redis, probe);
@@ -172,7 +209,14 @@ async function main(): Promise<void> {
       rmSync(file, { force: true });
       log(`profiling the timed part of the ${lib} drain (${file})`);
       try {
-        await runChild(probe, { lib, workload: 'throughput', url: redis.url, round: 99, params: PARAMS.throughput, profileFile: file });
+        await runChild(probe, {
+          lib,
+          workload: 'throughput',
+          url: redis.url,
+          round: 99,
+          params: PARAMS.throughput,
+          profileFile: file,
+        });
         profile[lib] = existsSync(file) ? summarizeProfile(file, 25) : { error: 'no profile written' };
       } catch (err) {
         profile[lib] = { error: err instanceof Error ? err.message : String(err) };

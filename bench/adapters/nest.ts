@@ -34,7 +34,13 @@ export function nestAdapter(url: string): Adapter {
       current = spec.handler;
       // Default options (the periodic scheduler runs, as in an app); BENCH_NEST_SCHEDULER=0 turns it off to compare.
       const scheduler = process.env.BENCH_NEST_SCHEDULER !== '0';
-      const server = new TaskqServer({ connection: url, prefix: TASKQ_PREFIX, concurrency: spec.concurrency, queues: [queue], scheduler });
+      const server = new TaskqServer({
+        connection: url,
+        prefix: TASKQ_PREFIX,
+        concurrency: spec.concurrency,
+        queues: [queue],
+        scheduler,
+      });
       if (spec.onCompleted) {
         const cb = spec.onCompleted;
         server.on('completed', () => cb());

@@ -11,8 +11,10 @@ export const TASKQ_PREFIX = 'taskq';
 export function taskqProducer(url: string, queue: string): Producer {
   const client = new TaskClient({ connection: url, prefix: TASKQ_PREFIX });
   return {
-    enqueueOne: (payload, delayMs) => client.enqueue(TASK_TYPE, payload, delayMs ? { queue, processIn: delayMs } : { queue }),
-    enqueueBulk: (payloads) => client.enqueueMany(payloads.map((payload) => ({ type: TASK_TYPE, payload, options: { queue } }))),
+    enqueueOne: (payload, delayMs) =>
+      client.enqueue(TASK_TYPE, payload, delayMs ? { queue, processIn: delayMs } : { queue }),
+    enqueueBulk: (payloads) =>
+      client.enqueueMany(payloads.map((payload) => ({ type: TASK_TYPE, payload, options: { queue } }))),
     close: () => client.close(),
   };
 }
@@ -46,7 +48,12 @@ export function taskqAdapter(url: string): Adapter {
     producer: async (queue) => taskqProducer(url, queue),
 
     async worker(queue: string, spec: WorkerSpec): Promise<Consumer> {
-      const worker = new TaskWorker({ connection: url, prefix: TASKQ_PREFIX, concurrency: spec.concurrency, queues: [queue] });
+      const worker = new TaskWorker({
+        connection: url,
+        prefix: TASKQ_PREFIX,
+        concurrency: spec.concurrency,
+        queues: [queue],
+      });
       worker.handle(TASK_TYPE, (task) => spec.handler(task.payload));
       worker.on('error', (err) => console.error('[bench taskq worker]', err));
       if (spec.onCompleted) {

@@ -12,13 +12,19 @@ export interface WorkloadContext {
 }
 
 /** Resolves when `count()` reaches `target`, or rejects after `timeoutMs` saying how far it got. */
-export function waitForCount(count: () => number, target: number, timeoutMs: number, what: string): Promise<void> {
+export function waitForCount(
+  count: () => number,
+  target: number,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const check = (): void => {
       const n = count();
       if (n >= target) return resolve();
-      if (Date.now() - started > timeoutMs) return reject(new Error(`${what}: only ${n} of ${target} after ${timeoutMs} ms`));
+      if (Date.now() - started > timeoutMs)
+        return reject(new Error(`${what}: only ${n} of ${target} after ${timeoutMs} ms`));
       setTimeout(check, 1);
     };
     check();

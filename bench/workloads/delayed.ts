@@ -64,5 +64,10 @@ export async function delayedLateness(ctx: WorkloadContext, p: DelayedParams): P
   while (floorPending > 0) await sleep(5);
   await worker.close();
   await producer.close();
-  return { latenessMs: summarize(lateness), early: lateness.filter((v) => v < -1).length, timerFloorMs: summarize(floor), params: p };
+  return {
+    latenessMs: summarize(lateness),
+    early: lateness.filter((v) => v < -1).length,
+    timerFloorMs: summarize(floor),
+    params: p,
+  };
 }

@@ -22,7 +22,11 @@ export async function idleCommands(ctx: WorkloadContext, p: IdleParams): Promise
   const queue = ctx.queue('idle');
   const producer = await ctx.adapter.producer(queue);
   const done = new Countdown();
-  const worker = await ctx.adapter.worker(queue, { concurrency: p.concurrency, handler: async () => undefined, onCompleted: done.tick });
+  const worker = await ctx.adapter.worker(queue, {
+    concurrency: p.concurrency,
+    handler: async () => undefined,
+    onCompleted: done.tick,
+  });
   await worker.start();
   for (let i = 0; i < 10; i++) await producer.enqueueOne({ i });
   await done.until(10, 30_000, `${ctx.adapter.name} idle warm-up`);

@@ -36,7 +36,12 @@ export interface ThroughputResult {
   leftover: number;
 }
 
-async function drain(ctx: WorkloadContext, queue: string, p: ThroughputParams, measure: boolean): Promise<ThroughputResult> {
+async function drain(
+  ctx: WorkloadContext,
+  queue: string,
+  p: ThroughputParams,
+  measure: boolean,
+): Promise<ThroughputResult> {
   const n = measure ? p.tasks : p.warmup;
   const producer = await ctx.adapter.producer(queue);
   if (measure) await ctx.probe.resetStats();
