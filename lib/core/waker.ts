@@ -24,6 +24,12 @@ interface BlockingGroup {
 export class Waker {
   private readonly groups: BlockingGroup[];
   private closed = false;
+  /**
+   * Resolves on close(). A connection closed while it was reconnecting never rejects its queued BZPOPMIN (ioredis'
+   * disconnect() only cancels the reconnect timer), so waits race this instead of relying on the rejection.
+   */
+  private wakeOnClose!: () => void;
+  private readonly closing = new Promise<undefined>((resolve) => (this.wakeOnClose = () => resolve(undefined)));
 
   constructor(client: RedisClient, queues: QueueKeys[], onError: (err: Error) => void) {
     const sets = isCluster(client) ? queues.map((q) => [q]) : [queues];
@@ -41,9 +47,11 @@ export class Waker {
    * keeps waiting and is reused by the next call.
    */
   wait(timeoutMs: number): Promise<WakeMarker | undefined> {
+    if (this.closed) return Promise.resolve(undefined);
     const seconds = Math.max(0.01, timeoutMs / 1000).toFixed(3);
-    return Promise.race(
-      this.groups.map((g) => {
+    return Promise.race([
+      this.closing,
+      ...this.groups.map((g) => {
         if (!g.pending) {
           g.pending = (g.client as Redis)
             .bzpopmin(...g.keys, seconds)
@@ -61,12 +69,13 @@ export class Waker {
         }
         return g.pending;
       }),
-    );
+    ]);
   }
 
   /** Closes the blocking connections; a pending wait resolves with undefined. */
   async close(): Promise<void> {
     this.closed = true;
+    this.wakeOnClose();
     // A blocked connection cannot QUIT until its command returns: disconnect at once.
     await Promise.all(this.groups.map(async (g) => g.client.disconnect()));
     await Promise.all(this.groups.map((g) => closeClient(g.client)));
