@@ -112,7 +112,7 @@ describe('faults', () => {
       const client = tq.client();
       const worker = tq.worker({ retryDelay: () => 10 });
       const failures: [string, boolean][] = [];
-      worker.on('failed', (task, err, willRetry) => failures.push([err.message, willRetry]));
+      worker.on('failed', (_task, err, willRetry) => failures.push([err.message, willRetry]));
       worker.handle('known', () => 'ok');
       await worker.start();
       const info = await client.enqueue('nobody-handles-me', { a: 1 }, { maxRetry: 1 });
