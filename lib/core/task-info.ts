@@ -27,11 +27,20 @@ export function messageToTaskInfo(
   score: number | undefined,
   codec: PayloadCodec,
 ): TaskInfo {
+  // A payload the codec cannot decode must not make getTask/listTasks throw: report it raw, with the reason.
+  let payload: unknown;
+  let decodeError: string | undefined;
+  try {
+    payload = codec.decode(m.payload);
+  } catch (err) {
+    payload = m.payload;
+    decodeError = `corrupt task message: payload cannot be decoded (${err instanceof Error ? err.message : String(err)})`;
+  }
   const info: TaskInfo = {
     id,
     queue,
     type: m.type,
-    payload: codec.decode(m.payload),
+    payload,
     state,
     maxRetry: m.maxRetry,
     retried: m.retried,
@@ -39,6 +48,7 @@ export function messageToTaskInfo(
     headers: m.headers,
   };
   if (m.lastError !== undefined) info.lastError = m.lastError;
+  else if (decodeError !== undefined) info.lastError = decodeError;
   if (m.lastFailedAt !== undefined) info.lastFailedAt = new Date(m.lastFailedAt);
   if (m.deadlineMs !== undefined) info.deadline = new Date(m.deadlineMs);
   if ((state === 'scheduled' || state === 'retry') && score !== undefined) info.nextProcessAt = new Date(score);
