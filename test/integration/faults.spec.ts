@@ -95,13 +95,17 @@ describe('faults', () => {
     worker.handle('x', (task) => {
       done.push(task.payload);
     });
+    // While it waits, getTask reports it (raw payload, the reason in lastError) instead of throwing the codec's error.
+    const waiting = await client.enqueue('x', 'poison', { processIn: '1h' });
+    const seen = await client.getTask(waiting.id, 'default');
+    expect(seen?.state).toBe('scheduled');
+    expect(seen?.payload).toBe('poison');
+    expect(seen?.lastError).toMatch(/payload cannot be decoded \(cannot decode poison\)/);
+    await client.cancel(waiting.id, 'default');
     await worker.start();
     const bad = await client.enqueue('x', 'poison');
     const ok = await client.enqueue('x', 'fine');
-    // (Polls the archived set, not getTask: getTask itself throws the codec's error while the task is pending.)
-    await waitFor(async () => (await tq.admin.zscore(tq.key('default', 'archived'), bad.id)) !== null, 'the poison task archived');
-    const archived = await client.getTask(bad.id, 'default');
-    expect(archived?.state).toBe('archived');
+    const archived = await waitState(client, bad.id, 'archived');
     expect(archived?.lastError).toMatch(/^corrupt task message: payload cannot be decoded \(cannot decode poison\)/);
     await waitFor(() => done.includes('fine'), 'the good task');
     expect(await client.getTask(ok.id, 'default')).toBeNull();
