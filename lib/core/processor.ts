@@ -79,7 +79,13 @@ export class Processor {
     this.acker = new Acker(
       broker,
       clock,
-      (queue, ids) => this.emitError(new Error(`lease lost before acknowledging ${ids.length} task(s) of queue "${queue}"; they will run again`)),
+      (queue, ids) =>
+        this.emitError(
+          new Error(
+            `${ids.length} task(s) of queue "${queue}" were no longer held by this worker when acknowledged ` +
+              `(already acknowledged by a re-sent call, or taken over after the lease expired); nothing was written`,
+          ),
+        ),
       (err) => this.emitError(err),
       options.leaseMs,
     );
@@ -232,6 +238,7 @@ export class Processor {
   }
 
   private begin(queue: string, claimed: ClaimedTask, leaseScore: string): void {
+    if (claimed.message === '-') return;
     if (claimed.message === '') {
       this.emitError(new Error(`dropped id "${claimed.id}" of queue "${queue}": it has no task record`));
       return;

@@ -26,6 +26,16 @@ import { Waker } from './waker.js';
 /** How long `start()` waits for Redis before rejecting. */
 export const DEFAULT_START_TIMEOUT_MS = 10_000;
 const JANITOR_INTERVAL_MS = 15_000;
+/** How long shutdown waits for its final writes (requeue, acknowledgements) when Redis does not answer. */
+const SHUTDOWN_WRITE_GRACE_MS = 1_000;
+
+/** Waits for `promise`, but no longer than `ms`. */
+async function bounded(promise: Promise<unknown> | undefined, ms: number): Promise<void> {
+  if (!promise) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  if (timer) clearTimeout(timer);
+}
 
 /** Extra knobs for tests and embedding. */
 export interface WorkerInternals {
@@ -175,11 +185,13 @@ export class TaskWorker {
     this.janitor?.shutdown();
     const stopping = processor?.stopFetching();
     await this.waker?.close();
-    await stopping;
+    // Every wait below is bounded: with Redis down, commands wait for a reconnect forever (maxRetriesPerRequest:
+    // null), and a shutdown must still end. What could not be written is left to the lease recoverer.
+    await bounded(stopping, this.options.shutdownTimeoutMs);
     if (processor) {
       await processor.waitForIdle(this.options.shutdownTimeoutMs);
-      await processor.requeueRemaining();
-      await processor.drainAcks();
+      await bounded(processor.requeueRemaining(), SHUTDOWN_WRITE_GRACE_MS);
+      await bounded(processor.drainAcks(), SHUTDOWN_WRITE_GRACE_MS);
     }
     this.heartbeat?.shutdown();
     this.state = 'stopped';

@@ -163,13 +163,13 @@ describe('crash safety', () => {
         await tq.admin.zadd(lease, otherScore, id);
       }
       release.resolve();
-      await waitFor(() => errors.filter((e) => /lease lost before acknowledging/.test(e.message)).length >= 1, 'lease-lost report');
+      await waitFor(() => errors.filter((e) => /no longer held by this worker when acknowledged/.test(e.message)).length >= 1, 'lease-lost report');
       // Let every acknowledgement of this worker land.
       await waitFor(() => worker.activeCount === 0, 'runs settled');
       await new Promise((r) => setTimeout(r, 50));
       const lostReported = errors
-        .filter((e) => /lease lost before acknowledging/.test(e.message))
-        .reduce((n, e) => n + Number(/acknowledging (\d+) task/.exec(e.message)?.[1] ?? 0), 0);
+        .filter((e) => /no longer held by this worker when acknowledged/.test(e.message))
+        .reduce((n, e) => n + Number(/^(\d+) task\(s\)/.exec(e.message)?.[1] ?? 0), 0);
       expect(lostReported).toBe(3);
       for (const id of [a.id, b.id, c.id]) {
         expect(await tq.admin.zscore(lease, id), id).toBe(String(Number(otherScore)));

@@ -124,12 +124,9 @@ describe('Redis restarted while a worker runs', () => {
     expect(worker.running).toBe(false);
   });
 
-  // KNOWN BUG (reported): shutdown() is unbounded while Redis is down and a command is in flight. Connections use
-  // maxRetriesPerRequest: null, so the final requeue (or a dequeue/acknowledgement in flight) waits in ioredis' offline
-  // queue until Redis returns, and shutdown() with it. Expected: shutdown resolves within shutdownTimeout plus a short
-  // grace, leaving the unfinished tasks to the lease recoverer. `it.fails` until TaskWorker.doShutdown bounds those
-  // waits; remove `.fails` then.
-  it.fails('shutdown while Redis is down with a task in flight resolves within shutdownTimeout + grace', async () => {
+  // Connections use maxRetriesPerRequest: null, so the final requeue (or a dequeue/acknowledgement in flight) waits in
+  // ioredis' offline queue until Redis returns: shutdown bounds those waits and leaves the tasks to the recoverer.
+  it('shutdown while Redis is down with a task in flight resolves within shutdownTimeout + grace', async () => {
     const server = await startPrivateRedis();
     cleanup.push(() => server.stop());
     const prefix = uniquePrefix('outage');
@@ -144,7 +141,7 @@ describe('Redis restarted while a worker runs', () => {
       }),
     );
     const reconnecting = new Promise<void>((resolve) => worker.on('status', (s) => s === 'reconnecting' && resolve()));
-    // While the bug stands, shutdown() never finishes: stop the worker's connections from reconnecting forever.
+    // If shutdown() ever hangs again, stop the worker's connections from reconnecting forever.
     cleanup.push(async () => {
       const w = worker as unknown as { redis: Redis; subscriber?: Redis; waker?: { groups: { client: Redis }[] } };
       for (const c of [w.redis, w.subscriber, ...(w.waker?.groups.map((g) => g.client) ?? [])]) c?.disconnect();

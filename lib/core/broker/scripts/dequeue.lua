@@ -4,18 +4,25 @@ KEYS[6] wake (ZSET)
 ARGV[1] N   ARGV[2] lease score (expiry ms + worker tag fraction)
 Returns: flat array: first a due-changed flag (1 when a `d` marker was waiting: a busy worker never blocks on the
          wake key, so it learns of earlier due times here and consumes the marker), then id1, message1, id2,
-         message2, ...; a message is '' when the id had no task record (the id is dropped, not leased).
+         message2, ...; a message is '' when the id had no task record (the id is dropped, not leased), '-' when the
+         id is already leased (a duplicate entry: dropped silently).
 ]]
 local dueChanged = redis.call('ZREM', KEYS[6], 'd')
 if redis.call('EXISTS', KEYS[5]) == 1 then return { dueChanged } end
 local ids = redis.call('RPOP', KEYS[1], ARGV[1])
 if not ids then return { dueChanged } end
 local messages = redis.call('HMGET', KEYS[2], unpack(ids))
-local out, leases, members = { dueChanged }, {}, {}
+-- An id can sit in pending while it is leased (an enqueue re-sent after a lost reply pushed it twice): never lease a
+-- running task a second time.
+local held = redis.call('ZMSCORE', KEYS[4], unpack(ids))
+local out, leases, members, seen = { dueChanged }, {}, {}, {}
 for i, id in ipairs(ids) do
   local m = messages[i]
   out[#out + 1] = id
-  if m then
+  if held[i] or seen[id] then
+    out[#out + 1] = '-'
+  elseif m then
+    seen[id] = true
     out[#out + 1] = m
     leases[#leases + 1] = ARGV[2]
     leases[#leases + 1] = id

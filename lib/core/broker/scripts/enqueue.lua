@@ -4,22 +4,29 @@ KEYS[5] waiters (SET)   KEYS[6..] unique lock keys, referenced by index from ARG
 ARGV[1] N, then 7 values per task: id, message, processAt ms (0 = now), checkId (1 = caller-chosen id),
         uniqueKeyIndex (0 = none, else index into KEYS), uniqueTtl ms, awaited (1 = add to waiters, so a result
         published the instant it finishes is not missed)
-Returns: N codes in order: 1 enqueued, 0 id conflict, -1 duplicate (unique lock held by another task)
+Returns: N codes in order: 1 enqueued (or already enqueued by an identical re-sent call), 0 id conflict, -1 duplicate
+         (unique lock held by another task)
 ]]
 local n = tonumber(ARGV[1])
 local codes, fields, pending, scheduled, seen = {}, {}, {}, {}, {}
 local minDue = nil
+local ids = {}
+for i = 0, n - 1 do ids[i + 1] = ARGV[2 + i * 7] end
+-- One read for the whole batch: a chosen id that exists conflicts; a generated id that exists means this call is a
+-- re-send of one whose reply was lost (ioredis re-sends after a reconnect), so the task must not be pushed twice.
+local existing = redis.call('HMGET', KEYS[1], unpack(ids))
 for i = 0, n - 1 do
   local b = 2 + i * 7
   local id = ARGV[b]
   local at = tonumber(ARGV[b + 2])
   local code = 1
-  if ARGV[b + 3] == '1' and (seen[id] or redis.call('HEXISTS', KEYS[1], id) == 1) then code = 0 end
+  local present = existing[i + 1] or seen[id]
+  if present and ARGV[b + 3] == '1' then code = 0 end
   local ui = tonumber(ARGV[b + 4])
-  if code == 1 and ui > 0 then
+  if code == 1 and not present and ui > 0 then
     if not redis.call('SET', KEYS[ui], id, 'NX', 'PX', ARGV[b + 5]) then code = -1 end
   end
-  if code == 1 then
+  if code == 1 and not present then
     seen[id] = true
     if ARGV[b + 6] == '1' then redis.call('SADD', KEYS[5], id) end
     fields[#fields + 1] = id
