@@ -61,6 +61,8 @@ export class Processor {
   private drainedWaiter?: () => void;
   private readonly acker: Acker;
   private readonly leaseTag: number;
+  private fetchInFlight = false;
+  private reclaimRequested = false;
 
   constructor(
     private readonly broker: RedisBroker,
@@ -174,9 +176,37 @@ export class Processor {
     return true;
   }
 
+  /**
+   * After a reconnect: a dequeue whose reply was lost was re-sent by ioredis, so the tasks of its first execution
+   * are leased to this worker but never started. Give them back to the head of their queue now rather than after the
+   * lease expires. Runs between fetches, never while one is in flight (its tasks would look stranded).
+   */
+  requestReclaim(): void {
+    this.reclaimRequested = true;
+    if (!this.fetchInFlight) void this.reclaimStranded();
+  }
+
+  private async reclaimStranded(): Promise<void> {
+    if (!this.reclaimRequested) return;
+    this.reclaimRequested = false;
+    for (const { name: queue } of this.options.queues) {
+      try {
+        const running = this.runs.get(queue);
+        const stranded = (await this.broker.leases(queue)).filter((lease) => {
+          const score = Number(lease.leaseScore);
+          return score - Math.floor(score) === this.leaseTag && !running?.has(lease.id);
+        });
+        if (stranded.length > 0) await this.broker.requeue(queue, stranded);
+      } catch (err) {
+        this.emitError(toError(err));
+      }
+    }
+  }
+
   private async loop(): Promise<void> {
     let backoff = 0;
     while (this.fetching) {
+      if (this.reclaimRequested) await this.reclaimStranded();
       const free = this.options.concurrency - this.running;
       if (free <= 0) {
         await new Promise<void>((resolve) => (this.slotWaiter = resolve));
@@ -186,7 +216,13 @@ export class Processor {
         continue;
       }
       try {
-        const claimed = await this.fetch(free);
+        this.fetchInFlight = true;
+        let claimed: number;
+        try {
+          claimed = await this.fetch(free);
+        } finally {
+          this.fetchInFlight = false;
+        }
         backoff = 0;
         if (claimed < free && this.fetching) {
           const marker = await this.waker.wait(IDLE_WAIT_MS);

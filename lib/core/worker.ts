@@ -242,7 +242,12 @@ export class TaskWorker {
   }
 
   private watchConnection(client: RedisClient): void {
-    client.on('ready', () => this.events.emit('status', 'connected'));
+    let everReady = false;
+    client.on('ready', () => {
+      if (everReady) this.processor?.requestReclaim();
+      everReady = true;
+      this.events.emit('status', 'connected');
+    });
     client.on('reconnecting', () => this.events.emit('status', 'reconnecting'));
     client.on('end', () => this.events.emit('status', 'disconnected'));
     client.on('error', (err: Error) => {

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { RedisBroker } from '../../lib/core/broker/redis-broker.js';
 import { encodeMessage } from '../../lib/core/broker/codec.js';
+import type { Redis } from 'ioredis';
+import type { Task } from '../../lib/core/index.js';
 import { useTaskq } from '../helpers/taskq.js';
+import { deferred } from '../helpers/wait.js';
 
 // ioredis re-sends commands whose reply was lost in a reconnect: a script that already ran runs again.
 describe('re-sent script calls', () => {
@@ -32,5 +35,23 @@ describe('re-sent script calls', () => {
     await tq.admin.hset(tq.key('default', 't'), 'x', message);
     const both = await broker.dequeue('default', 2, '3000.5');
     expect(both.tasks.map((t) => t.message)).toEqual([message, '-']);
+  });
+
+  it('after a reconnect, tasks leased to this worker by a dequeue whose reply was lost run at once', async () => {
+    const worker = tq.worker({ leaseDuration: '30s' });
+    const ran = deferred<Task>();
+    worker.handle('t', (task) => ran.resolve(task));
+    await worker.start();
+    // What the first execution of a re-sent dequeue leaves behind: a lease with this worker's tag, nobody running it.
+    const processor = (worker as unknown as { processor: { leaseScore(): string } }).processor;
+    await tq.admin.hset(tq.key('default', 't'), 'stranded', message);
+    await tq.admin.zadd(tq.key('default', 'lease'), processor.leaseScore(), 'stranded');
+    await tq.admin.sadd(tq.key('default', 'active'), 'stranded');
+    const t0 = Date.now();
+    (worker.redis as Redis).disconnect(true);
+    const task = await ran.promise;
+    expect(task.id).toBe('stranded');
+    expect(task.retried).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(5_000);
   });
 });

@@ -293,6 +293,14 @@ export class RedisBroker {
     return first.length > 0 ? Number(first[1]) : undefined;
   }
 
+  /** Every lease of the queue (id and score); the set is small: at most the total concurrency of all workers. */
+  async leases(queue: string): Promise<LeasedItem[]> {
+    const flat = await this.client.zrange(this.keys(queue).lease, '0', '-1', 'WITHSCORES');
+    const out: LeasedItem[] = [];
+    for (let i = 0; i < flat.length; i += 2) out.push({ id: flat[i], leaseScore: flat[i + 1] });
+    return out;
+  }
+
   /** Active ids that hold no lease (a lost lease key, a failover): the recoverer takes them back. */
   async activeWithoutLease(queue: string): Promise<string[]> {
     const k = this.keys(queue);
