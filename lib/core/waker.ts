@@ -44,32 +44,40 @@ export class Waker {
 
   /**
    * Waits until a marker arrives or `timeoutMs` passes (undefined). A BZPOPMIN still blocked when another group woke
-   * keeps waiting and is reused by the next call.
+   * keeps waiting and is reused by the next call. Only the winning group's reply is consumed: a group whose BZPOPMIN
+   * returns while nobody waits (the worker is fetching) keeps its marker for the next call, because a popped marker
+   * is gone from Redis and its queue gets no new one while tasks are pending.
    */
-  wait(timeoutMs: number): Promise<WakeMarker | undefined> {
-    if (this.closed) return Promise.resolve(undefined);
+  async wait(timeoutMs: number): Promise<WakeMarker | undefined> {
+    if (this.closed) return undefined;
     const seconds = Math.max(0.01, timeoutMs / 1000).toFixed(3);
-    return Promise.race([
+    for (const g of this.groups) g.pending ??= this.block(g, seconds);
+    const won = await Promise.race([
       this.closing,
       ...this.groups.map((g) => {
-        if (!g.pending) {
-          g.pending = (g.client as Redis)
-            .bzpopmin(...g.keys, seconds)
-            .then((reply: [string, string, string] | null): WakeMarker | undefined => {
-              if (!reply || reply.length < 2) return undefined;
-              return { queue: g.queueByKey.get(reply[0]) ?? '', kind: reply[1] };
-            })
-            .catch((err: unknown) => {
-              if (this.closed) return undefined;
-              throw err;
-            })
-            .finally(() => {
-              g.pending = undefined;
-            });
-        }
-        return g.pending;
+        const pending = g.pending!;
+        return pending.then((marker) => ({ g, pending, marker }));
       }),
     ]);
+    if (!won) return undefined;
+    if (won.g.pending === won.pending) won.g.pending = undefined;
+    return won.marker;
+  }
+
+  /** Starts one BZPOPMIN on a group; a failed one is forgotten at once so the next wait starts afresh. */
+  private block(g: BlockingGroup, seconds: string): Promise<WakeMarker | undefined> {
+    const pending: Promise<WakeMarker | undefined> = (g.client as Redis).bzpopmin(...g.keys, seconds).then(
+      (reply: [string, string, string] | null): WakeMarker | undefined => {
+        if (!reply || reply.length < 2) return undefined;
+        return { queue: g.queueByKey.get(reply[0]) ?? '', kind: reply[1] };
+      },
+      (err: unknown) => {
+        if (g.pending === pending) g.pending = undefined;
+        if (this.closed) return undefined;
+        throw err;
+      },
+    );
+    return pending;
   }
 
   /** Closes the blocking connections; a pending wait resolves with undefined. */
