@@ -79,9 +79,6 @@ export class TaskClient {
     const { client, owned } = connect(options.connection, 'taskq:client');
     this.redis = client;
     this.owned = owned;
-    // Without a listener ioredis prints "Unhandled error event" on every failed reconnect attempt; commands wait for
-    // the reconnect (maxRetriesPerRequest: null) and reject on their own when they fail.
-    if (owned) client.on('error', () => undefined);
     this.broker = new RedisBroker(client, prefix);
     this.codec = options.codec ?? JSON_CODEC;
     this.clock = options.clock ?? systemClock;

@@ -26,8 +26,24 @@ const OWN_CONNECTION_DEFAULTS: RedisOptions = {
   retryStrategy: (times: number) => Math.min(50 * times, 1000),
 } as RedisOptions;
 
+/**
+ * Without an 'error' listener ioredis prints "Unhandled error event" on every failed reconnect attempt. Connections
+ * we create get a silent one: commands wait for the reconnect and reject on their own, and status is reported through
+ * the 'ready'/'reconnecting'/'end' events.
+ */
+function quiet<T extends RedisClient>(client: T): T {
+  client.on('error', () => undefined);
+  return client;
+}
+
 /** Creates (or adopts) the command connection described by `connection`. */
 export function connect(connection: RedisConnection | undefined, name: string): OwnedClient {
+  const created = create(connection, name);
+  if (created.owned) quiet(created.client);
+  return created;
+}
+
+function create(connection: RedisConnection | undefined, name: string): OwnedClient {
   const resolved = connection ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   if (isRedisInstance(resolved)) return { client: resolved, owned: false };
   if (typeof resolved === 'string') {
@@ -52,11 +68,13 @@ export function connect(connection: RedisConnection | undefined, name: string): 
  */
 export function duplicate(client: RedisClient, name: string): RedisClient {
   if (client instanceof Cluster) {
-    return client.duplicate(undefined, {
-      redisOptions: { ...client.options.redisOptions, ...OWN_CONNECTION_DEFAULTS, connectionName: name },
-    });
+    return quiet(
+      client.duplicate(undefined, {
+        redisOptions: { ...client.options.redisOptions, ...OWN_CONNECTION_DEFAULTS, connectionName: name },
+      }),
+    );
   }
-  return client.duplicate({ ...OWN_CONNECTION_DEFAULTS, connectionName: name });
+  return quiet(client.duplicate({ ...OWN_CONNECTION_DEFAULTS, connectionName: name }));
 }
 
 /** Closes a connection we own: QUIT when it is usable, else disconnect at once. */
