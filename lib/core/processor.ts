@@ -27,14 +27,41 @@ export interface WorkerEvents {
   status: [status: 'connected' | 'reconnecting' | 'disconnected'];
 }
 
+/**
+ * The Task a handler receives. Its AbortController is created on first use: most handlers never look at the signal,
+ * and one controller per task is a measurable share of a no-op task's cost.
+ */
+class LiveTask<P = unknown> implements Task<P> {
+  private controller?: AbortController;
+
+  constructor(
+    readonly id: string,
+    readonly type: string,
+    readonly queue: string,
+    readonly payload: P,
+    readonly headers: Record<string, string>,
+    readonly retried: number,
+    readonly maxRetry: number,
+    readonly deadline: Date | undefined,
+  ) {}
+
+  get signal(): AbortSignal {
+    return (this.controller ??= new AbortController()).signal;
+  }
+
+  /** Fires the signal (creating it if nobody asked for it yet, so a later reader sees it aborted). */
+  abort(reason: Error): void {
+    (this.controller ??= new AbortController()).abort(reason);
+  }
+}
+
 /** A task running in this process. */
 interface Run {
   readonly id: string;
   readonly queue: string;
   readonly message: TaskMessage;
   leaseScore: string;
-  readonly task: Task;
-  readonly controller: AbortController;
+  readonly task: LiveTask;
   timer?: NodeJS.Timeout;
   settled: boolean;
   /** The lease is gone: write nothing for this run. */
@@ -135,7 +162,7 @@ export class Processor {
       const list = [...runs.values()].filter((r) => !r.settled);
       if (list.length > 0) byQueue.push([queue, list]);
     }
-    for (const [, list] of byQueue) for (const run of list) this.settle(run, () => run.controller.abort(new ShutdownError()));
+    for (const [, list] of byQueue) for (const run of list) this.settle(run, () => run.task.abort(new ShutdownError()));
     await this.acker.drain();
     await Promise.all(
       byQueue.map(async ([queue, list]) => {
@@ -161,7 +188,7 @@ export class Processor {
       const run = runs.get(id);
       if (run && !run.settled) {
         run.lost = true;
-        this.settle(run, () => run.controller.abort(new LeaseLostError(id)));
+        this.settle(run, () => run.task.abort(new LeaseLostError(id)));
       }
     }
   }
@@ -171,7 +198,7 @@ export class Processor {
     const run = this.runs.get(queue)?.get(id);
     if (!run || run.settled) return false;
     const reason = new TaskCanceledError(id);
-    run.controller.abort(reason);
+    run.task.abort(reason);
     this.fail(run, reason);
     return true;
   }
@@ -287,7 +314,6 @@ export class Processor {
       this.archiveCorrupt(queue, claimed, leaseScore, error);
       return;
     }
-    const controller = new AbortController();
     let payload: unknown;
     try {
       payload = this.codec.decode(message.payload);
@@ -295,18 +321,17 @@ export class Processor {
       this.archiveCorrupt(queue, claimed, leaseScore, new CorruptMessageError(`payload cannot be decoded (${toError(err).message})`));
       return;
     }
-    const task: Task = {
-      id: claimed.id,
-      type: message.type,
+    const task = new LiveTask(
+      claimed.id,
+      message.type,
       queue,
       payload,
-      headers: message.headers,
-      retried: message.retried,
-      maxRetry: message.maxRetry,
-      deadline: message.deadlineMs === undefined ? undefined : new Date(message.deadlineMs),
-      signal: controller.signal,
-    };
-    const run: Run = { id: claimed.id, queue, message, leaseScore, task, controller, settled: false, lost: false };
+      message.headers,
+      message.retried,
+      message.maxRetry,
+      message.deadlineMs === undefined ? undefined : new Date(message.deadlineMs),
+    );
+    const run: Run = { id: claimed.id, queue, message, leaseScore, task, settled: false, lost: false };
     let runs = this.runs.get(queue);
     if (!runs) {
       runs = new Map();
@@ -328,13 +353,13 @@ export class Processor {
     }
     if (limit <= 0) {
       const reason = reasonOnLimit();
-      run.controller.abort(reason);
+      run.task.abort(reason);
       this.fail(run, reason);
       return;
     }
     run.timer = setTimeout(() => {
       const reason = reasonOnLimit();
-      run.controller.abort(reason);
+      run.task.abort(reason);
       this.fail(run, reason);
     }, limit);
     const handler = this.handlers.get(message.type);
