@@ -286,7 +286,9 @@ export class TaskClient {
       else this.batch.set(queue, [{ task, resolve, reject }]);
       if (!this.flushScheduled) {
         this.flushScheduled = true;
-        setImmediate(() => this.flush());
+        // A microtask, not a macrotask: calls made in this turn (and in promise continuations of this turn) still
+        // share one script call, and a lone enqueue is sent without waiting for the next loop iteration.
+        queueMicrotask(() => this.flush());
       }
     });
   }
