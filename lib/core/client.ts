@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { encodeMessage, decodeMessage, type TaskMessage } from './broker/codec.js';
+import { encodeMessage, type TaskMessage } from './broker/codec.js';
 import { RedisBroker, type EnqueueCode, type EnqueueItem } from './broker/redis-broker.js';
 import { systemClock, type Clock } from './clock.js';
 import { closeClient, connect, duplicate, type RedisClient } from './connection.js';
@@ -193,13 +193,7 @@ export class TaskClient {
     this.assertOpen();
     const found = await this.locate(id, queue);
     if (!found) return false;
-    let uniqueKey: string | undefined;
-    try {
-      const m = decodeMessage(found.stored.message);
-      if (m.uniqueDigest) uniqueKey = this.broker.keys(found.queue).unique(m.type, m.uniqueDigest);
-    } catch {
-      // a corrupt record can still be removed; it has no unique lock we can name
-    }
+    const uniqueKey = this.broker.uniqueKeyOf(found.queue, found.stored.message);
     const outcome = await this.broker.cancel(found.queue, id, uniqueKey);
     if (outcome === 'active') await this.broker.publishCancel(found.queue, id);
     return outcome !== 'none';
@@ -327,16 +321,9 @@ export class TaskClient {
     for (const q of fresh) this.knownQueues.add(q);
   }
 
-  private async locate(id: string, queue?: string) {
-    if (queue !== undefined) {
-      validateQueueName(queue);
-      const stored = await this.broker.task(queue, id);
-      return stored ? { queue, stored } : undefined;
-    }
-    const queues = await this.broker.queues();
-    const found = await Promise.all(queues.map(async (q) => ({ queue: q, stored: await this.broker.task(q, id) })));
-    const hit = found.find((f) => f.stored !== undefined);
-    return hit?.stored ? { queue: hit.queue, stored: hit.stored } : undefined;
+  private locate(id: string, queue?: string) {
+    if (queue !== undefined) validateQueueName(queue);
+    return this.broker.locate(id, queue);
   }
 
   private getSubscriber(): RedisClient {

@@ -278,13 +278,7 @@ export class TaskInspector {
     this.assertOpen();
     const found = await this.locate(id, queue);
     if (!found) throw new TaskNotFoundError(id, queue);
-    let uniqueKey: string | undefined;
-    try {
-      const m = decodeMessage(found.stored.message);
-      if (m.uniqueDigest) uniqueKey = this.broker.keys(found.queue).unique(m.type, m.uniqueDigest);
-    } catch {
-      // a corrupt record can still be deleted; it has no unique lock we can name
-    }
+    const uniqueKey = this.broker.uniqueKeyOf(found.queue, found.stored.message);
     const code = await this.broker.deleteTask(found.queue, id, uniqueKey);
     this.check(code, id, found.queue, 'deleteTask', 'pending, scheduled, retry, archived or completed', {
       '-1': 'active',
@@ -326,17 +320,8 @@ export class TaskInspector {
 
   private async locate(id: string, queue?: string): Promise<Located | undefined> {
     validateTaskId(id);
-    if (queue !== undefined) {
-      validateQueueName(queue);
-      const stored = await this.broker.task(queue, id);
-      return stored ? { queue, stored } : undefined;
-    }
-    const queues = await this.broker.queues();
-    const found = await Promise.all(
-      queues.map(async (q) => ({ queue: q, stored: await this.broker.task(q, id) })),
-    );
-    const hit = found.find((f) => f.stored !== undefined);
-    return hit?.stored ? { queue: hit.queue, stored: hit.stored } : undefined;
+    if (queue !== undefined) validateQueueName(queue);
+    return this.broker.locate(id, queue);
   }
 
   /** Maps a script's return code: 1 ok, 0 not found, negative codes are the states that refuse the operation. */

@@ -1,5 +1,6 @@
 import type { RedisClient } from '../connection.js';
 import type { TaskState } from '../task.js';
+import { decodeMessage } from './codec.js';
 import { DAILY_STATS_TTL_MS, GlobalKeys, QueueKeys, utcDay } from './keys.js';
 import { ScriptRunner, type ScriptArg } from './scripts.js';
 
@@ -358,6 +359,31 @@ export class RedisBroker {
     );
     if (reply.length === 0) return undefined;
     return { message: reply[0], state: reply[1] as TaskState, score: reply[2] === '' ? undefined : Number(reply[2]) };
+  }
+
+  /**
+   * Finds a task in `queue`, or, without one, in every registered queue (the first in name order wins).
+   * Undefined when there is no such task.
+   */
+  async locate(id: string, queue?: string): Promise<{ queue: string; stored: StoredTask } | undefined> {
+    if (queue !== undefined) {
+      const stored = await this.task(queue, id);
+      return stored ? { queue, stored } : undefined;
+    }
+    const queues = await this.queues();
+    const found = await Promise.all(queues.map(async (q) => ({ queue: q, stored: await this.task(q, id) })));
+    const hit = found.find((f) => f.stored !== undefined);
+    return hit?.stored ? { queue: hit.queue, stored: hit.stored } : undefined;
+  }
+
+  /** The unique-lock key named by a stored message, if it has one (a corrupt message has none we can name). */
+  uniqueKeyOf(queue: string, message: string): string | undefined {
+    try {
+      const m = decodeMessage(message);
+      return m.uniqueDigest ? this.keys(queue).unique(m.type, m.uniqueDigest) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Marks `id` as awaited, so finishing it publishes on the queue's done channel. */
