@@ -84,11 +84,15 @@ export class Processor {
   private running = 0;
   private fetching = false;
   private loopDone?: Promise<void>;
-  private slotWaiter?: () => void;
+  private loopSignal?: () => void;
   private drainedWaiter?: () => void;
   private readonly acker: Acker;
   private readonly leaseTag: number;
-  private fetchInFlight = false;
+  private readonly fetches = new Set<Promise<void>>();
+  private reserved = 0;
+  private drained = false;
+  private backoffMs = 0;
+  private retryAt = 0;
   private reclaimRequested = false;
 
   constructor(
@@ -139,8 +143,9 @@ export class Processor {
   /** Stops claiming new tasks (running ones go on). */
   async stopFetching(): Promise<void> {
     this.fetching = false;
-    this.slotWaiter?.();
+    this.notifyLoop();
     await this.loopDone;
+    await Promise.all([...this.fetches]);
   }
 
   /** Resolves when no task runs, or after `timeoutMs`. */
@@ -210,7 +215,7 @@ export class Processor {
    */
   requestReclaim(): void {
     this.reclaimRequested = true;
-    if (!this.fetchInFlight) void this.reclaimStranded();
+    if (this.fetches.size === 0) void this.reclaimStranded();
   }
 
   private async reclaimStranded(): Promise<void> {
@@ -230,38 +235,72 @@ export class Processor {
     }
   }
 
+  private notifyLoop(): void {
+    const signal = this.loopSignal;
+    this.loopSignal = undefined;
+    signal?.();
+  }
+
+  private nextEvent(): Promise<void> {
+    return new Promise<void>((resolve) => (this.loopSignal = resolve));
+  }
+
+  /**
+   * Keeps up to two claims in flight, each for at most half the slots, so the round trip and script time of the next
+   * batch overlap the running tasks instead of following them. Blocks on the waker once the queues are drained.
+   */
   private async loop(): Promise<void> {
-    let backoff = 0;
+    const half = Math.max(1, Math.ceil(this.options.concurrency / 2));
     while (this.fetching) {
-      if (this.reclaimRequested) await this.reclaimStranded();
-      const free = this.options.concurrency - this.running;
-      if (free <= 0) {
-        await new Promise<void>((resolve) => (this.slotWaiter = resolve));
-        this.slotWaiter = undefined;
-        // Let completions of this turn free more slots so one fetch claims them together.
+      if (this.reclaimRequested && this.fetches.size === 0) await this.reclaimStranded();
+      if (this.drained) {
+        if (this.fetches.size > 0) {
+          await this.nextEvent();
+          continue;
+        }
+        const marker = await this.waker.wait(IDLE_WAIT_MS);
+        if (marker?.kind === 'd') this.onDueChanged(marker.queue);
+        this.drained = false;
+        continue;
+      }
+      const wait = this.retryAt - Date.now();
+      if (wait > 0) {
+        await new Promise((r) => setTimeout(r, wait));
+        continue;
+      }
+      const free = this.options.concurrency - this.running - this.reserved;
+      const canFetch = this.fetches.size === 0 ? free > 0 : this.fetches.size === 1 && free >= half;
+      if (!canFetch) {
+        await this.nextEvent();
+        // Let the completions of this turn free more slots, so one claim takes them together.
         await new Promise((r) => setImmediate(r));
         continue;
       }
-      try {
-        this.fetchInFlight = true;
-        let claimed: number;
-        try {
-          claimed = await this.fetch(free);
-        } finally {
-          this.fetchInFlight = false;
-        }
-        backoff = 0;
-        if (claimed < free && this.fetching) {
-          const marker = await this.waker.wait(IDLE_WAIT_MS);
-          if (marker?.kind === 'd') this.onDueChanged(marker.queue);
-        }
-      } catch (err) {
-        if (!this.fetching) break;
-        this.emitError(toError(err));
-        backoff = Math.min(ERROR_BACKOFF_MAX_MS, backoff === 0 ? 50 : backoff * 2);
-        await new Promise((r) => setTimeout(r, backoff));
-      }
+      this.launchFetch(Math.min(free, half));
     }
+    await Promise.all([...this.fetches]);
+  }
+
+  private launchFetch(count: number): void {
+    this.reserved += count;
+    const done = this.fetch(count).then(
+      (claimed) => {
+        this.backoffMs = 0;
+        if (claimed < count) this.drained = true;
+      },
+      (err: unknown) => {
+        if (!this.fetching) return;
+        this.emitError(toError(err));
+        this.backoffMs = Math.min(ERROR_BACKOFF_MAX_MS, this.backoffMs === 0 ? 50 : this.backoffMs * 2);
+        this.retryAt = Date.now() + this.backoffMs;
+      },
+    );
+    const tracked = done.finally(() => {
+      this.reserved -= count;
+      this.fetches.delete(tracked);
+      this.notifyLoop();
+    });
+    this.fetches.add(tracked);
   }
 
   /** Claims up to `free` tasks across the queues in weighted (or strict) order; returns how many. */
@@ -393,7 +432,7 @@ export class Processor {
     this.runs.get(run.queue)?.delete(run.id);
     this.running--;
     andThen();
-    this.slotWaiter?.();
+    this.notifyLoop();
     if (this.running === 0) this.drainedWaiter?.();
     return true;
   }
