@@ -27,3 +27,27 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => 
   });
   return { promise, resolve, reject };
 }
+
+/** Something that reads tasks back (TaskClient, TaskInspector). */
+interface TaskReader<T extends { state: string }> {
+  getTask(id: string, queue?: string): Promise<T | null>;
+}
+
+/** Waits until task `id` reaches `state` and returns it; the timeout message shows the last state seen. */
+export async function waitForTaskState<T extends { state: string }>(
+  reader: TaskReader<T>,
+  id: string,
+  state: T['state'],
+  timeoutMs = 5000,
+  queue = 'default',
+): Promise<T> {
+  let last: T | null = null;
+  return waitFor(
+    async () => {
+      last = await reader.getTask(id, queue);
+      return last?.state === state ? last : undefined;
+    },
+    `task ${id} to be ${state} (last seen: ${JSON.stringify(last)})`,
+    timeoutMs,
+  );
+}

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { LeaseLostError, ShutdownError, type TaskInfo } from '../../lib/core/index.js';
 import { testRedisUrl } from '../helpers/redis.js';
 import { useTaskq } from '../helpers/taskq.js';
-import { deferred, waitFor } from '../helpers/wait.js';
+import { deferred, waitFor, waitForTaskState } from '../helpers/wait.js';
 
 const WORKER_CHILD = fileURLToPath(new URL('../helpers/children/worker-child.mjs', import.meta.url));
 
@@ -43,17 +43,8 @@ function spawnWorker(env: Record<string, string>): WorkerChild {
 describe('crash safety', () => {
   const tq = useTaskq('crash');
 
-  async function waitState(client: ReturnType<typeof tq.client>, id: string, state: TaskInfo['state'], timeoutMs = 5000) {
-    let last: TaskInfo | null = null;
-    return waitFor(
-      async () => {
-        last = await client.getTask(id, 'default');
-        return last?.state === state ? last : undefined;
-      },
-      `task ${id} to be ${state} (last seen: ${JSON.stringify(last)})`,
-      timeoutMs,
-    );
-  }
+  const waitState = (client: ReturnType<typeof tq.client>, id: string, state: TaskInfo['state'], timeoutMs = 5000) =>
+    waitForTaskState(client, id, state, timeoutMs);
 
   it('a worker killed with SIGKILL mid-run: another worker runs its tasks again within lease + 2s; all 200 complete', async () => {
     const client = tq.client();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SkipRetryError, TaskTimeoutError, TaskqError, type Task, type TaskInfo } from '../../lib/core/index.js';
 import { useTaskq } from '../helpers/taskq.js';
-import { deferred, waitFor } from '../helpers/wait.js';
+import { deferred, waitFor, waitForTaskState } from '../helpers/wait.js';
 
 /**
  * Faults inside the engine: corrupt records, missing handlers, handlers that misbehave, timeouts, deadlines and the
@@ -10,18 +10,8 @@ import { deferred, waitFor } from '../helpers/wait.js';
 describe('faults', () => {
   const tq = useTaskq('faults');
 
-  /** Waits until the task reaches `state` and returns it. */
-  async function waitState(client: ReturnType<typeof tq.client>, id: string, state: TaskInfo['state'], timeoutMs = 5000) {
-    let last: TaskInfo | null = null;
-    return waitFor(
-      async () => {
-        last = await client.getTask(id, 'default');
-        return last?.state === state ? last : undefined;
-      },
-      `task ${id} to be ${state} (last seen: ${JSON.stringify(last)})`,
-      timeoutMs,
-    );
-  }
+  const waitState = (client: ReturnType<typeof tq.client>, id: string, state: TaskInfo['state'], timeoutMs = 5000) =>
+    waitForTaskState(client, id, state, timeoutMs);
 
   it('archives corrupt task records with a clear lastError and goes on processing the good tasks', async () => {
     const client = tq.client();
