@@ -1,5 +1,4 @@
-import { ScriptRunner } from './broker/scripts.js';
-import { GlobalKeys, QueueKeys } from './broker/keys.js';
+import { RedisBroker } from './broker/redis-broker.js';
 import type { Clock } from './clock.js';
 import { closeClient, connect, duplicate, type RedisClient } from './connection.js';
 import type { Schedule } from './cron.js';
@@ -172,16 +171,13 @@ export class TaskScheduler {
   /** The command connection (yours if you passed an instance in). */
   readonly redis: RedisClient;
   private readonly owned: boolean;
-  private readonly prefix: string;
-  private readonly global: GlobalKeys;
-  private readonly scripts: ScriptRunner;
+  private readonly broker: RedisBroker;
   private readonly codec: PayloadCodec;
   private readonly clock?: Clock;
   private readonly logger: SchedulerLogger;
   private readonly graceMs: number;
   private readonly syncIntervalMs: number;
   private readonly onFire?: (event: PeriodicFireEvent) => void;
-  private readonly keys = new Map<string, QueueKeys>();
   private entries = new Map<string, LiveEntry>();
   private readonly reportedCorrupt = new Set<string>();
   private readonly knownQueues = new Set<string>();
@@ -197,7 +193,7 @@ export class TaskScheduler {
   private closed = false;
 
   constructor(options: SchedulerOptions = {}) {
-    this.prefix = validatePrefix(options.prefix ?? DEFAULT_PREFIX);
+    const prefix = validatePrefix(options.prefix ?? DEFAULT_PREFIX);
     this.graceMs = options.misfireGrace === undefined ? DEFAULT_MISFIRE_GRACE_MS : parseDuration(options.misfireGrace, 'misfireGrace');
     this.syncIntervalMs =
       options.syncInterval === undefined ? DEFAULT_SYNC_INTERVAL_MS : parseDuration(options.syncInterval, 'syncInterval');
@@ -210,8 +206,7 @@ export class TaskScheduler {
     const { client, owned } = connect(options.connection, 'taskq:scheduler');
     this.redis = client;
     this.owned = owned;
-    this.global = new GlobalKeys(this.prefix);
-    this.scripts = new ScriptRunner(client);
+    this.broker = new RedisBroker(client, prefix);
     this.codec = options.codec ?? JSON_CODEC;
     this.clock = options.clock;
     this.logger = options.logger ?? consoleLogger;
@@ -243,7 +238,7 @@ export class TaskScheduler {
     validateEntryId(id);
     let removed = false;
     for (const queue of await this.cronQueues()) {
-      if ((await this.runOp(queue, ['remove', id])) === 1) removed = true;
+      if (await this.broker.removeCronEntry(queue, id)) removed = true;
     }
     if (removed) await this.announce();
     return removed;
@@ -285,7 +280,7 @@ export class TaskScheduler {
     const removed: string[] = [];
     for (const stored of await this.readAll()) {
       if (stored.definition.source === source && !ids.has(stored.id)) {
-        if ((await this.runOp(stored.queue, ['remove', stored.id])) === 1) {
+        if (await this.broker.removeCronEntry(stored.queue, stored.id)) {
           removed.push(stored.id);
           changed = true;
         }
@@ -340,7 +335,7 @@ export class TaskScheduler {
     subscriber.on('message', () => this.scheduleReload());
     // After a reconnect a notification may have been lost: re-read.
     subscriber.on('ready', () => this.scheduleReload());
-    await subscriber.subscribe(this.global.cronChanged);
+    await subscriber.subscribe(this.broker.global.cronChanged);
     await this.exclusive(async () => {
       await this.measureOffset();
       await this.reload();
@@ -392,26 +387,6 @@ export class TaskScheduler {
     return this.clock ? this.clock.now() : Date.now() + this.offsetMs;
   }
 
-  private queueKeys(queue: string): QueueKeys {
-    let keys = this.keys.get(queue);
-    if (!keys) {
-      keys = new QueueKeys(this.prefix, queue);
-      this.keys.set(queue, keys);
-    }
-    return keys;
-  }
-
-  private scriptKeys(queue: string): string[] {
-    const k = this.queueKeys(queue);
-    return [k.cronEntries, k.cronState, k.tasks, k.pending, k.scheduled, k.wake];
-  }
-
-  private runOp(queue: string, [op, ...args]: ['tick' | 'upsert' | 'remove', ...(string | number)[]]): Promise<unknown> {
-    if (op === 'tick') return this.scripts.run('scheduler-tick', this.scriptKeys(queue), args);
-    const k = this.queueKeys(queue);
-    return this.scripts.run(op === 'upsert' ? 'scheduler-upsert' : 'scheduler-remove', [k.cronEntries, k.cronState], args);
-  }
-
   /** Serializes passes and reloads (they share the in-memory entries). */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.work.then(fn);
@@ -422,39 +397,37 @@ export class TaskScheduler {
     return run;
   }
 
-  private async cronQueues(): Promise<string[]> {
-    return this.redis.smembers(this.global.cronQueues);
+  private cronQueues(): Promise<string[]> {
+    return this.broker.cronQueues();
   }
 
   private async upsert(entry: ResolvedEntry, cronQueues?: readonly string[]): Promise<boolean> {
     const { id, queue } = entry.definition;
     if (!this.knownQueues.has(queue)) {
-      await this.redis.sadd(this.global.cronQueues, queue);
-      await this.redis.sadd(this.global.queues, queue);
+      await this.broker.registerCronQueue(queue);
       this.knownQueues.add(queue);
     }
     // The same id in another queue is the same entry moved: remove the old one so there is never a duplicate.
     let changed = false;
     for (const other of cronQueues ?? (await this.cronQueues())) {
-      if (other !== queue && (await this.redis.hexists(this.queueKeys(other).cronEntries, id)) === 1) {
-        await this.runOp(other, ['remove', id]);
+      if (other !== queue && (await this.broker.hasCronEntry(other, id))) {
+        await this.broker.removeCronEntry(other, id);
         changed = true;
       }
     }
-    const code = await this.runOp(queue, ['upsert', id, entry.json, this.now()]);
+    const code = await this.broker.upsertCronEntry(queue, id, entry.json, this.now());
     return changed || code !== 0;
   }
 
   private async announce(): Promise<void> {
-    await this.redis.publish(this.global.cronChanged, '1');
+    await this.broker.announceCronChange();
   }
 
   /** Reads every stored entry with its state; corrupt ones are logged (once each) and skipped. */
   private async readAll(previous?: Map<string, LiveEntry>): Promise<LiveEntry[]> {
     const out: LiveEntry[] = [];
     for (const queue of await this.cronQueues()) {
-      const k = this.queueKeys(queue);
-      const [defs, states] = await Promise.all([this.redis.hgetall(k.cronEntries), this.redis.hgetall(k.cronState)]);
+      const { definitions: defs, states } = await this.broker.cronEntries(queue);
       for (const [id, raw] of Object.entries(defs)) {
         const key = `${queue}\u0000${id}`;
         const prior = previous?.get(key);
@@ -537,9 +510,8 @@ export class TaskScheduler {
     let best: { rtt: number; offset: number } | undefined;
     for (let i = 0; i < 3; i++) {
       const t0 = Date.now();
-      const [sec, usec] = (await this.redis.time()) as [string | number, string | number];
+      const server = await this.broker.serverTime();
       const t1 = Date.now();
-      const server = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
       const sample = { rtt: t1 - t0, offset: server - (t0 + t1) / 2 };
       if (!best || sample.rtt < best.rtt) best = sample;
     }
@@ -594,7 +566,7 @@ export class TaskScheduler {
       // Whatever the outcome, this scheduler is done with every tick up to now.
       entry.nextFire = entry.schedule.next(Math.max(now, entry.floor));
     }
-    const batches: { queue: string; chunk: Fire[]; args: ['tick', number, string] }[] = [];
+    const batches: { queue: string; chunk: Fire[]; blob: string }[] = [];
     for (const [queue, fires] of byQueue) {
       for (let i = 0; i < fires.length; i += FIRES_PER_CALL) {
         const chunk = fires.slice(i, i + FIRES_PER_CALL);
@@ -606,7 +578,7 @@ export class TaskScheduler {
           const processAt = delay > 0 && f.fireMs + delay > now ? f.fireMs + delay : 0;
           blob += `${f.entry.id} ${f.entry.rev} ${f.fireMs} ${f.taskId} ${processAt}\n${f.entry.message(f.fireMs, processAt)}\n`;
         }
-        batches.push({ queue, chunk, args: ['tick', chunk.length, blob] });
+        batches.push({ queue, chunk, blob });
       }
     }
     if (batches.length > 0) this.prepareAheadMs = Math.min(MAX_PREPARE_AHEAD_MS, Math.ceil((performance.now() - prepareStart) * 1.5) + 1);
@@ -616,11 +588,10 @@ export class TaskScheduler {
     const fired: PeriodicFireEvent[] = [];
     let stale = false;
     const failed = new Map<LiveEntry, number>();
-    const calls = batches.map(({ queue, chunk, args }) =>
-      this.runOp(queue, args).then(
-        (reply) => {
+    const calls = batches.map(({ queue, chunk, blob }) =>
+      this.broker.fireCronTicks(queue, chunk.length, blob).then(
+        (codes) => {
           const enqueuedAt = new Date(this.now());
-          const codes = reply as number[];
           chunk.forEach((f, j) => {
             const code = Number(codes[j]);
             if (code === 0) {

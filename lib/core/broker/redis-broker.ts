@@ -572,4 +572,62 @@ export class RedisBroker {
     });
     return out;
   }
+
+  // ---- periodic entries (TaskScheduler) ----
+
+  /** Queues that hold periodic entries. */
+  cronQueues(): Promise<string[]> {
+    return this.client.smembers(this.global.cronQueues);
+  }
+
+  /** Registers `queue` as holding periodic entries (and as a queue). Plain SADDs, outside any script. */
+  async registerCronQueue(queue: string): Promise<void> {
+    await this.client.sadd(this.global.cronQueues, queue);
+    await this.client.sadd(this.global.queues, queue);
+  }
+
+  /** True when entry `id` is stored in `queue`. */
+  async hasCronEntry(queue: string, id: string): Promise<boolean> {
+    return (await this.client.hexists(this.keys(queue).cronEntries, id)) === 1;
+  }
+
+  /** Creates or updates entry `id`: 0 unchanged, 1 created, 2 updated (scheduler-upsert.lua). */
+  async upsertCronEntry(queue: string, id: string, definitionJson: string, now: number): Promise<number> {
+    const k = this.keys(queue);
+    return (await this.scripts.run('scheduler-upsert', [k.cronEntries, k.cronState], [id, definitionJson, now])) as number;
+  }
+
+  /** Removes entry `id`; true when it existed (scheduler-remove.lua). */
+  async removeCronEntry(queue: string, id: string): Promise<boolean> {
+    const k = this.keys(queue);
+    return ((await this.scripts.run('scheduler-remove', [k.cronEntries, k.cronState], [id])) as number) === 1;
+  }
+
+  /** The raw definitions and fire states of the queue's entries, by id. */
+  async cronEntries(queue: string): Promise<{ definitions: Record<string, string>; states: Record<string, string> }> {
+    const k = this.keys(queue);
+    const [definitions, states] = await Promise.all([this.client.hgetall(k.cronEntries), this.client.hgetall(k.cronState)]);
+    return { definitions, states };
+  }
+
+  /**
+   * Fires `count` ticks of the queue (compare-and-set plus enqueue, atomically; scheduler-tick.lua documents the
+   * `fires` format). Returns one code per fire: 0 fired, -1 stale entry, else the entry's floor (already fired).
+   */
+  async fireCronTicks(queue: string, count: number, fires: string): Promise<number[]> {
+    const k = this.keys(queue);
+    const keys = [k.cronEntries, k.cronState, k.tasks, k.pending, k.scheduled, k.wake];
+    return ((await this.scripts.run('scheduler-tick', keys, [count, fires])) as (number | string)[]).map(Number);
+  }
+
+  /** Tells every scheduler that entries changed. */
+  async announceCronChange(): Promise<void> {
+    await this.client.publish(this.global.cronChanged, '1');
+  }
+
+  /** The Redis server's clock, in ms. */
+  async serverTime(): Promise<number> {
+    const [sec, usec] = (await this.client.time()) as [string | number, string | number];
+    return Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
+  }
 }
