@@ -3,12 +3,9 @@
  * workloads read: INFO commandstats (commands per task, including the ones run inside scripts), memory and the
  * main thread's CPU time.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
+import { spawnRedisServer } from '../tools/redis-process.js';
 import { round } from './stats.js';
 
 export { round };
@@ -31,94 +28,13 @@ export function hasTaskset(): boolean {
   }
 }
 
-/** Finds a free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitUntilAnswering(port: number, timeoutMs: number): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const probe = new Redis({
-      port,
-      host: '127.0.0.1',
-      lazyConnect: true,
-      retryStrategy: () => null,
-      maxRetriesPerRequest: 0,
-    });
-    probe.on('error', () => undefined);
-    try {
-      await probe.connect();
-      const info = await probe.info('server');
-      probe.disconnect();
-      return /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
-    } catch {
-      probe.disconnect();
-      if (Date.now() > deadline)
-        throw new Error(`redis-server on port ${port} did not answer within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
-
 /**
  * Starts a private redis-server on a free loopback port with persistence off, pinned to `cpu` when given (taskset).
  * Fails with a clear message when redis-server is not installed.
  */
 export async function startBenchRedis(options: { cpu?: number } = {}): Promise<BenchRedis> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'taskq-bench-redis-'));
-  const args = [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--dir',
-    dir,
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-  ];
-  const child: ChildProcess =
-    options.cpu === undefined
-      ? spawn('redis-server', args, { stdio: 'ignore' })
-      : spawn('taskset', ['-c', String(options.cpu), 'redis-server', ...args], { stdio: 'ignore' });
-  await new Promise<void>((resolve, reject) => {
-    child.once('error', (err) =>
-      reject(
-        new Error(
-          `could not start redis-server (${err.message}); install it, e.g. apt-get install redis-server`,
-        ),
-      ),
-    );
-    child.once('spawn', () => resolve());
-  });
-  const version = await waitUntilAnswering(port, 10_000);
-  return {
-    port,
-    url: `redis://127.0.0.1:${port}`,
-    version,
-    cpu: options.cpu,
-    stop: async () => {
-      if (child.exitCode === null) {
-        await new Promise<void>((resolve) => {
-          child.once('exit', () => resolve());
-          child.kill('SIGTERM');
-        });
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const server = await spawnRedisServer({ cpu: options.cpu });
+  return { port: server.port, url: server.url, version: server.version, cpu: options.cpu, stop: () => server.stop() };
 }
 
 /** Parses an INFO reply into key → value. */
