@@ -1,5 +1,6 @@
 import type { ArchiveItem, CompleteItem, RedisBroker, RetryItem } from './broker/redis-broker.js';
 import type { Clock } from './clock.js';
+import { toError } from './errors.js';
 
 /** Something whose lease score may move (heartbeats) until the acknowledgement is sent. */
 export interface LeaseHolder {
@@ -91,10 +92,11 @@ export class Acker {
         if (lost.length > 0) this.onLost(queue, lost);
       },
       (err: unknown) => {
-        this.onError(err instanceof Error ? err : new Error(String(err)));
-        // Keep trying while the lease could still be ours; after that the recoverer owns the task.
-        const expiresAt = (score: string): number => Number(score);
-        const keep = (entries as { holder: LeaseHolder }[]).filter((e) => expiresAt(e.holder.leaseScore) > this.clock.now());
+        this.onError(toError(err));
+        // Keep trying while the lease could still be ours (its score is its expiry); after that the recoverer owns
+        // the task.
+        const now = this.clock.now();
+        const keep = (entries as { holder: LeaseHolder }[]).filter((e) => Number(e.holder.leaseScore) > now);
         const b = this.buffer(queue);
         (b[kind] as unknown[]).push(...keep);
         if (keep.length > 0) this.schedule(Math.min(RETRY_FLUSH_MS, this.leaseMs / 4));

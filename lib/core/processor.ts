@@ -94,6 +94,8 @@ export class Processor {
   private backoffMs = 0;
   private retryAt = 0;
   private reclaimRequested = false;
+  /** The queue order under strictPriority (fixed: computed once). */
+  private strictOrder?: string[];
 
   constructor(
     private readonly broker: RedisBroker,
@@ -320,7 +322,10 @@ export class Processor {
   private queueOrder(): string[] {
     const queues = this.options.queues;
     if (queues.length === 1) return [queues[0].name];
-    if (this.options.strictPriority) return [...queues].sort((a, b) => b.weight - a.weight).map((q) => q.name);
+    if (this.options.strictPriority) {
+      this.strictOrder ??= [...queues].sort((a, b) => b.weight - a.weight).map((q) => q.name);
+      return this.strictOrder;
+    }
     // Weighted random order without replacement: the first queue is chosen with probability weight / total.
     const rest = [...queues];
     const order: string[] = [];

@@ -112,6 +112,13 @@ export interface ListedTask {
 
 const toStrings = (reply: unknown): string[] => (Array.isArray(reply) ? (reply as string[]) : []);
 
+/** A WITHSCORES reply (id, score, id, score...) as leases. */
+function leasedItems(flat: string[]): LeasedItem[] {
+  const out: LeasedItem[] = [];
+  for (let i = 0; i < flat.length; i += 2) out.push({ id: flat[i], leaseScore: flat[i + 1] });
+  return out;
+}
+
 /**
  * Every Redis operation the engine performs. The only place (with the scripts) that knows the data model; each
  * state transition is one atomic script call on one queue (one cluster slot).
@@ -283,23 +290,13 @@ export class RedisBroker {
   /** Expired leases: ids with the score seen (at most `limit`). */
   async expiredLeases(queue: string, now: number, limit = 100): Promise<LeasedItem[]> {
     const flat = await this.client.zrangebyscore(this.keys(queue).lease, '-inf', String(now), 'WITHSCORES', 'LIMIT', '0', String(limit));
-    const out: LeasedItem[] = [];
-    for (let i = 0; i < flat.length; i += 2) out.push({ id: flat[i], leaseScore: flat[i + 1] });
-    return out;
-  }
-
-  /** The earliest lease expiry of the queue (ms), if any task is active. */
-  async earliestLease(queue: string): Promise<number | undefined> {
-    const first = await this.client.zrange(this.keys(queue).lease, '0', '0', 'WITHSCORES');
-    return first.length > 0 ? Number(first[1]) : undefined;
+    return leasedItems(flat);
   }
 
   /** Every lease of the queue (id and score); the set is small: at most the total concurrency of all workers. */
   async leases(queue: string): Promise<LeasedItem[]> {
     const flat = await this.client.zrange(this.keys(queue).lease, '0', '-1', 'WITHSCORES');
-    const out: LeasedItem[] = [];
-    for (let i = 0; i < flat.length; i += 2) out.push({ id: flat[i], leaseScore: flat[i + 1] });
-    return out;
+    return leasedItems(flat);
   }
 
   /** Active ids that hold no lease (a lost lease key, a failover): the recoverer takes them back. */
