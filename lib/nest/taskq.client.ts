@@ -45,9 +45,13 @@ export class TaskqClient extends ClientProxy<TaskqClientEvents, TaskqStatus> {
   private scheduler?: TaskScheduler;
   private readonly listeners: [keyof TaskqClientEvents, Listener][] = [];
   private closed = false;
+  /** The core options: connection, prefix and the payload codec (from `codec`, or Nest's serializer pair). */
+  private readonly coreOptions: TaskqOptions;
 
-  constructor(private readonly options: TaskqClientOptions = {}) {
+  constructor(options: TaskqClientOptions = {}) {
     super();
+    const { serializer, deserializer, ...rest } = options;
+    this.coreOptions = { ...rest, codec: codecFromNest({ codec: rest.codec, serializer, deserializer }) };
   }
 
   /**
@@ -92,7 +96,9 @@ export class TaskqClient extends ClientProxy<TaskqClientEvents, TaskqStatus> {
     const scheduler = this.scheduler;
     this.core = undefined;
     this.scheduler = undefined;
-    await Promise.all([core?.close(), scheduler?.shutdown()]);
+    // The scheduler borrows the core client's connection: stop it first.
+    await scheduler?.shutdown();
+    await core?.close();
     this._status$.next(TaskqStatus.DISCONNECTED);
   }
 
@@ -156,11 +162,7 @@ export class TaskqClient extends ClientProxy<TaskqClientEvents, TaskqStatus> {
   private getCore(): TaskClient {
     if (this.core) return this.core;
     if (this.closed) this.closed = false;
-    const { serializer, deserializer, ...rest } = this.options;
-    const core = new TaskClient({
-      ...rest,
-      codec: codecFromNest({ codec: rest.codec, serializer, deserializer }),
-    });
+    const core = new TaskClient(this.coreOptions);
     this.core = core;
     this.watch(core.redis);
     return core;
@@ -168,11 +170,8 @@ export class TaskqClient extends ClientProxy<TaskqClientEvents, TaskqStatus> {
 
   private getScheduler(): TaskScheduler {
     if (this.scheduler) return this.scheduler;
-    const { serializer, deserializer, ...rest } = this.options;
-    const scheduler = new TaskScheduler({
-      ...rest,
-      codec: codecFromNest({ codec: rest.codec, serializer, deserializer }),
-    });
+    // Shares the core client's command connection (a connection it does not own, so it never closes it).
+    const scheduler = new TaskScheduler({ ...this.coreOptions, connection: this.getCore().redis });
     this.scheduler = scheduler;
     return scheduler;
   }

@@ -183,8 +183,9 @@ export class TaskqServer extends Server<TaskqServerEvents, TaskqStatus> implemen
     await worker.start();
     const periodic = bindings.flatMap((b) => b.periodic);
     if (periodic.length > 0 || periodicSource !== undefined || runScheduler !== false) {
+      // Shares the worker's command connection (borrowed, so the scheduler never closes it).
       const scheduler = new TaskScheduler({
-        connection: rest.connection,
+        connection: worker.redis,
         prefix: rest.prefix,
         codec,
         logger: this.logger,
@@ -307,7 +308,13 @@ export class TaskqServer extends Server<TaskqServerEvents, TaskqStatus> implemen
   }
 
   private async stopQuietly(): Promise<void> {
-    const results = await Promise.allSettled([this.scheduler?.shutdown(), this.worker?.shutdown()]);
-    for (const r of results) if (r.status === 'rejected') this.logger.error(`Shutdown: ${String(r.reason)}`);
+    // The scheduler borrows the worker's connection: stop it before the worker closes that connection.
+    for (const stop of [() => this.scheduler?.shutdown(), () => this.worker?.shutdown()]) {
+      try {
+        await stop();
+      } catch (err) {
+        this.logger.error(`Shutdown: ${String(err)}`);
+      }
+    }
   }
 }
