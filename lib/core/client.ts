@@ -115,7 +115,7 @@ export class TaskClient {
     }
     await this.registerQueues([...byQueue.keys()]);
     const outcomes = await Promise.all(
-      [...byQueue].map(async ([queue, list]) => ({ list, codes: await this.broker.enqueue(queue, list.map((p) => p.item)) })),
+      [...byQueue].map(async ([queue, list]) => ({ list, codes: await this.broker.enqueue(queue, list.map((p) => p.item), this.clock.now()) })),
     );
     for (const { list, codes } of outcomes) {
       codes.forEach((code, i) => {
@@ -297,7 +297,7 @@ export class TaskClient {
   private async flushQueue(queue: string, list: PendingEnqueue[]): Promise<void> {
     try {
       await this.registerQueues([queue]);
-      const codes = await this.broker.enqueue(queue, list.map((p) => p.task.item));
+      const codes = await this.broker.enqueue(queue, list.map((p) => p.task.item), this.clock.now());
       codes.forEach((code, i) => {
         const error = this.codeError(code, list[i].task.info);
         if (error) list[i].reject(error);

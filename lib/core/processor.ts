@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { Acker } from './acker.js';
 import { CorruptMessageError, decodeMessage, encodeMessage, type TaskMessage } from './broker/codec.js';
-import type { ClaimedTask, RedisBroker } from './broker/redis-broker.js';
+import type { Handoff } from './broker/handoff.js';
+import type { ClaimedTask, LeasedItem, RedisBroker } from './broker/redis-broker.js';
 import type { Clock } from './clock.js';
 import { parseDuration } from './duration.js';
 import {
@@ -69,6 +70,8 @@ interface Run {
 }
 
 const IDLE_WAIT_MS = 30_000;
+/** A hand-off with less lease than this left (or a quarter of the lease, if less) is given back, not run. */
+const HANDOFF_MIN_LEASE_MS = 1_000;
 const ERROR_BACKOFF_MAX_MS = 2_000;
 const CORRUPT_TYPE = '(corrupt)';
 /** How long an awaited task without retention keeps its result (a waiter that missed the notification reads it). */
@@ -89,6 +92,8 @@ export class Processor {
   private readonly acker: Acker;
   private readonly leaseTag: number;
   private readonly fetches = new Set<Promise<void>>();
+  /** Hand-offs being given back to their queue (see {@link acceptHandoff}). */
+  private readonly givebacks = new Set<Promise<void>>();
   private reserved = 0;
   private drained = false;
   private backoffMs = 0;
@@ -171,6 +176,7 @@ export class Processor {
     }
     for (const [, list] of byQueue) for (const run of list) this.settle(run, () => run.task.abort(new ShutdownError()));
     await this.acker.drain();
+    await Promise.all([...this.givebacks]);
     await Promise.all(
       byQueue.map(async ([queue, list]) => {
         try {
@@ -237,6 +243,56 @@ export class Processor {
     }
   }
 
+  /**
+   * A task an enqueue handed to this worker arrived while the loop was not waiting for one (another queue woke the
+   * worker first, or it is shutting down): run it if a slot is free, else give it back to the head of its queue.
+   */
+  acceptHandoff(queue: string, handoff: Handoff): void {
+    if (this.fetching && this.freeSlots() > 0) this.takeHandoff(queue, handoff);
+    else this.giveBack(queue, [{ id: handoff.id, leaseScore: handoff.leaseScore }]);
+  }
+
+  /**
+   * Starts a handed-off task at once. One that waited in the wake set until its lease is nearly over is given back
+   * instead (the recoverer may be about to take it); one with less than half a lease left gets this worker's own lease
+   * now rather than at the next heartbeat.
+   */
+  private takeHandoff(queue: string, handoff: Handoff): void {
+    const left = Number(handoff.leaseScore) - this.clock.now();
+    if (left <= Math.min(HANDOFF_MIN_LEASE_MS, this.options.leaseMs / 4)) {
+      this.giveBack(queue, [{ id: handoff.id, leaseScore: handoff.leaseScore }]);
+      return;
+    }
+    const run = this.begin(queue, { id: handoff.id, message: handoff.message }, handoff.leaseScore);
+    if (run && !run.settled && left < this.options.leaseMs / 2) this.adopt(run);
+  }
+
+  /** Moves a run's lease to this worker's own score now (the heartbeat would do it within a third of a lease). */
+  private adopt(run: Run): void {
+    const held = { id: run.id, leaseScore: run.leaseScore };
+    run.leaseScore = this.leaseScore();
+    this.broker.extendLeases(run.queue, [held], run.leaseScore).then(
+      (lost) => {
+        if (lost.length > 0) this.loseLeases(run.queue, lost);
+      },
+      (err: unknown) => this.emitError(toError(err)),
+    );
+  }
+
+  /** Gives leased tasks that never started back to the head of their queue (fenced on their lease). */
+  private giveBack(queue: string, items: LeasedItem[]): void {
+    const done = this.broker.requeue(queue, items).then(
+      () => undefined,
+      (err: unknown) => this.emitError(toError(err)),
+    );
+    this.givebacks.add(done);
+    void done.finally(() => this.givebacks.delete(done));
+  }
+
+  private freeSlots(): number {
+    return this.options.concurrency - this.running - this.reserved;
+  }
+
   private notifyLoop(): void {
     const signal = this.loopSignal;
     this.loopSignal = undefined;
@@ -256,11 +312,17 @@ export class Processor {
     while (this.fetching) {
       if (this.reclaimRequested && this.fetches.size === 0) await this.reclaimStranded();
       if (this.drained) {
-        if (this.fetches.size > 0) {
+        // Blocking registers this worker for a hand-off, so it needs a free slot to run one.
+        if (this.fetches.size > 0 || this.freeSlots() <= 0) {
           await this.nextEvent();
           continue;
         }
         const marker = await this.waker.wait(IDLE_WAIT_MS);
+        if (marker?.kind === 'h' && marker.handoff) {
+          // The queues are still drained (every pending task has its `p` marker): block again for the next task.
+          this.takeHandoff(marker.queue, marker.handoff);
+          continue;
+        }
         if (marker?.kind === 'd') this.onDueChanged(marker.queue);
         this.drained = false;
         continue;
@@ -270,7 +332,7 @@ export class Processor {
         await new Promise((r) => setTimeout(r, wait));
         continue;
       }
-      const free = this.options.concurrency - this.running - this.reserved;
+      const free = this.freeSlots();
       const canFetch = this.fetches.size === 0 ? free > 0 : this.fetches.size === 1 && free >= half;
       if (!canFetch) {
         await this.nextEvent();
@@ -344,11 +406,12 @@ export class Processor {
     return order;
   }
 
-  private begin(queue: string, claimed: ClaimedTask, leaseScore: string): void {
-    if (claimed.message === '-') return;
+  /** Starts a claimed task; returns its run, or undefined when there was nothing to run. */
+  private begin(queue: string, claimed: ClaimedTask, leaseScore: string): Run | undefined {
+    if (claimed.message === '-') return undefined;
     if (claimed.message === '') {
       this.emitError(new Error(`dropped id "${claimed.id}" of queue "${queue}": it has no task record`));
-      return;
+      return undefined;
     }
     let message: TaskMessage;
     try {
@@ -356,14 +419,14 @@ export class Processor {
     } catch (err) {
       const error = err instanceof CorruptMessageError ? err : new CorruptMessageError(String(err));
       this.archiveCorrupt(queue, claimed, leaseScore, error);
-      return;
+      return undefined;
     }
     let payload: unknown;
     try {
       payload = this.codec.decode(message.payload);
     } catch (err) {
       this.archiveCorrupt(queue, claimed, leaseScore, new CorruptMessageError(`payload cannot be decoded (${toError(err).message})`));
-      return;
+      return undefined;
     }
     const task = new LiveTask(
       claimed.id,
@@ -384,6 +447,7 @@ export class Processor {
     runs.set(run.id, run);
     this.running++;
     this.execute(run);
+    return run;
   }
 
   private execute(run: Run): void {

@@ -1,89 +1,188 @@
-import type { Redis } from 'ioredis';
+import { bounded } from './bounded.js';
+import { parseHandoff, type Handoff } from './broker/handoff.js';
+import { RedisBroker } from './broker/redis-broker.js';
+import type { Clock } from './clock.js';
 import { closeClient, duplicate, isCluster, type RedisClient } from './connection.js';
-import type { QueueKeys } from './broker/keys.js';
+import { toError } from './errors.js';
 
-/** A wake-up marker popped from a queue's wake key. */
+/** What woke an idle worker. */
 export interface WakeMarker {
   queue: string;
-  /** `p`: pending work appeared; `d`: a due time earlier than any known one. */
-  kind: string;
+  /** `p`: pending work appeared; `d`: a due time earlier than any known one; `h`: a task handed to this worker. */
+  kind: 'p' | 'd' | 'h';
+  /** The task, for `h`. */
+  handoff?: Handoff;
+}
+
+/** What the {@link Waker} needs from its worker. */
+export interface WakerOptions {
+  /** Identifies the worker in idle registrations and in its own wake key. */
+  workerId: string;
+  /** The worker's lease duration: a task handed to it is leased this long. */
+  leaseMs: number;
+  clock: Clock;
+  /** A hand-off that arrived while nobody waited (another queue woke the worker, or it is shutting down). */
+  onHandoff: (queue: string, handoff: Handoff) => void;
+  onError: (err: Error) => void;
 }
 
 interface BlockingGroup {
+  /** The broker on this group's own blocking connection. */
+  broker: RedisBroker;
   client: RedisClient;
+  queues: string[];
+  /** The worker's own wake key first, then the queues' wake keys. */
   keys: string[];
+  ownKey: string;
   queueByKey: Map<string, string>;
-  pending?: Promise<WakeMarker | undefined>;
+  /** The BZPOPMIN in flight. */
+  blocked?: Promise<void>;
 }
 
+const ERROR_BACKOFF_MAX_MS = 5_000;
+
 /**
- * Blocks on the wake-up markers of a worker's queues (BZPOPMIN), so an idle worker costs one command per timeout and
- * picks work up within a round trip of its arrival. One blocking connection covers every queue on a standalone
- * server; on a cluster (queues in different slots) each queue gets its own.
+ * Blocks on the wake keys of a worker's queues (BZPOPMIN), so an idle worker costs one command per timeout. Before
+ * each block the worker registers as idle on its queues, so an enqueue into an empty queue leases the task to it and
+ * puts the task itself in the wake key: the BZPOPMIN reply starts the handler with no further round trip. One blocking
+ * connection covers every queue on a standalone server; on a cluster (queues in different slots) each queue gets its
+ * own.
  */
 export class Waker {
   private readonly groups: BlockingGroup[];
+  private readonly member: string;
   private closed = false;
-  /**
-   * Resolves on close(). A connection closed while it was reconnecting never rejects its queued BZPOPMIN (ioredis'
-   * disconnect() only cancels the reconnect timer), so waits race this instead of relying on the rejection.
-   */
-  private wakeOnClose!: () => void;
-  private readonly closing = new Promise<undefined>((resolve) => (this.wakeOnClose = () => resolve(undefined)));
+  private waiter?: (marker: WakeMarker | undefined) => void;
+  /** Markers that arrived while nobody waited (cluster: another group woke the worker first). */
+  private readonly kept: WakeMarker[] = [];
+  private errorBackoffMs = 0;
 
-  constructor(client: RedisClient, queues: QueueKeys[], onError: (err: Error) => void) {
+  constructor(
+    client: RedisClient,
+    private readonly broker: RedisBroker,
+    queues: string[],
+    private readonly options: WakerOptions,
+  ) {
+    this.member = `${Math.max(1, Math.round(options.leaseMs))}:${options.workerId}`;
     const sets = isCluster(client) ? queues.map((q) => [q]) : [queues];
     this.groups = sets.map((set, i) => {
       const blocking = duplicate(client, `taskq:worker:wake:${i}`);
       blocking.on('error', (err: Error) => {
-        if (!this.closed) onError(err);
+        if (!this.closed) options.onError(err);
       });
-      return { client: blocking, keys: set.map((q) => q.wake), queueByKey: new Map(set.map((q) => [q.wake, q.queue])) };
+      const ownKey = broker.keys(set[0]).ownWake(options.workerId);
+      const wakeKeys = set.map((q) => broker.keys(q).wake);
+      return {
+        broker: new RedisBroker(blocking, broker.prefix),
+        client: blocking,
+        queues: set,
+        keys: [ownKey, ...wakeKeys],
+        ownKey,
+        queueByKey: new Map(set.map((q, j) => [wakeKeys[j], q])),
+      };
     });
   }
 
   /**
-   * Waits until a marker arrives or `timeoutMs` passes (undefined). A BZPOPMIN still blocked when another group woke
-   * keeps waiting and is reused by the next call. Only the winning group's reply is consumed: a group whose BZPOPMIN
-   * returns while nobody waits (the worker is fetching) keeps its marker for the next call, because a popped marker
-   * is gone from Redis and its queue gets no new one while tasks are pending.
+   * Waits until something wakes the worker or `timeoutMs` passes (undefined). Only one wait at a time. A BZPOPMIN still
+   * blocked when another group woke the worker keeps blocking (its idle registration stays true) and serves the next
+   * wait; what it returns while nobody waits is kept for the next wait, or handed to `onHandoff` at once if it is a
+   * task.
    */
-  async wait(timeoutMs: number): Promise<WakeMarker | undefined> {
-    if (this.closed) return undefined;
-    const seconds = Math.max(0.01, timeoutMs / 1000).toFixed(3);
-    for (const g of this.groups) g.pending ??= this.block(g, seconds);
-    const won = await Promise.race([
-      this.closing,
-      ...this.groups.map((g) => {
-        const pending = g.pending!;
-        return pending.then((marker) => ({ g, pending, marker }));
-      }),
-    ]);
-    if (!won) return undefined;
-    if (won.g.pending === won.pending) won.g.pending = undefined;
-    return won.marker;
+  wait(timeoutMs: number): Promise<WakeMarker | undefined> {
+    if (this.closed) return Promise.resolve(undefined);
+    const kept = this.kept.shift();
+    if (kept) return Promise.resolve(kept);
+    for (const g of this.groups) if (!g.blocked) this.block(g, timeoutMs);
+    return new Promise((resolve) => (this.waiter = resolve));
   }
 
-  /** Starts one BZPOPMIN on a group; a failed one is forgotten at once so the next wait starts afresh. */
-  private block(g: BlockingGroup, seconds: string): Promise<WakeMarker | undefined> {
-    const pending: Promise<WakeMarker | undefined> = (g.client as Redis).bzpopmin(...g.keys, seconds).then(
-      (reply: [string, string, string] | null): WakeMarker | undefined => {
-        if (!reply || reply.length < 2) return undefined;
-        return { queue: g.queueByKey.get(reply[0]) ?? '', kind: reply[1] };
+  private block(g: BlockingGroup, timeoutMs: number): void {
+    const now = this.options.clock.now();
+    // Sent on the blocking connection right before the BZPOPMIN, so the registration never precedes the block by a
+    // round trip and lapses (expiry = timeout) no later than the block ends.
+    for (const queue of g.queues) {
+      g.broker.joinIdle(queue, this.member, now, now + timeoutMs).catch((err: unknown) => this.report(err));
+    }
+    g.blocked = g.broker.popWake(g.keys, timeoutMs).then(
+      (popped) => {
+        g.blocked = undefined;
+        this.errorBackoffMs = 0;
+        const marker = popped && this.toMarker(g, popped.key, popped.member);
+        if (popped && popped.key !== g.ownKey) this.leaveAfterWake(g, marker);
+        this.deliver(marker);
       },
       (err: unknown) => {
-        if (g.pending === pending) g.pending = undefined;
-        if (this.closed) return undefined;
-        throw err;
+        g.blocked = undefined;
+        if (this.closed) return this.deliver(undefined);
+        this.report(err);
+        // Back off before the worker looks again, so a persistent error (ACL, wrong key type) is no busy loop.
+        this.errorBackoffMs = Math.min(ERROR_BACKOFF_MAX_MS, this.errorBackoffMs === 0 ? 100 : this.errorBackoffMs * 2);
+        setTimeout(() => this.deliver(undefined), this.errorBackoffMs).unref();
       },
     );
-    return pending;
   }
 
-  /** Closes the blocking connections; a pending wait resolves with undefined. */
-  async close(): Promise<void> {
+  /**
+   * A worker is registered only while it blocks: woken, it leaves the registrations the producer did not consume (the
+   * one of a hand-off's queue is gone already). Sent on the blocking connection, so it cannot overtake the next join;
+   * a timed-out block needs nothing, its registrations lapsed with it.
+   */
+  private leaveAfterWake(g: BlockingGroup, marker: WakeMarker | undefined): void {
+    for (const queue of g.queues) {
+      if (marker?.kind === 'h' && marker.queue === queue) continue;
+      g.broker.leaveIdle(queue, this.member).catch((err: unknown) => this.report(err));
+    }
+  }
+
+  private toMarker(g: BlockingGroup, key: string, member: string): WakeMarker | undefined {
+    if (key === g.ownKey) return undefined;
+    const queue = g.queueByKey.get(key) ?? g.queues[0];
+    if (member === 'p' || member === 'd') return { queue, kind: member };
+    const handoff = parseHandoff(member);
+    if (handoff) return { queue, kind: 'h', handoff };
+    this.report(new Error(`ignored a malformed member of the wake key of queue "${queue}": ${member.slice(0, 80)}`));
+    // Something woke the worker all the same: look at the queues.
+    return { queue, kind: 'p' };
+  }
+
+  private deliver(marker: WakeMarker | undefined): void {
+    const waiter = this.waiter;
+    if (waiter) {
+      this.waiter = undefined;
+      waiter(marker);
+      return;
+    }
+    if (!marker) return;
+    if (marker.kind === 'h' && marker.handoff) this.options.onHandoff(marker.queue, marker.handoff);
+    else if (!this.kept.some((k) => k.queue === marker.queue && k.kind === marker.kind)) this.kept.push(marker);
+  }
+
+  private async leave(): Promise<void> {
+    const queues = this.groups.flatMap((g) => g.queues);
+    await Promise.all(queues.map((q) => this.broker.leaveIdle(q, this.member)));
+    const blocked = this.groups.filter((g) => g.blocked);
+    await Promise.all(blocked.map((g) => this.broker.wakeOwn(g.ownKey)));
+    await Promise.all(blocked.map((g) => g.blocked));
+    await Promise.all(blocked.map((g) => this.broker.clearOwnWake(g.ownKey)));
+  }
+
+  private report(err: unknown): void {
+    if (!this.closed) this.options.onError(toError(err));
+  }
+
+  /**
+   * Stops waiting: leaves the idle registrations (no more hand-offs to this worker), then ends its own blocked
+   * BZPOPMINs by writing to its own wake key, so a hand-off popped in the same instant still arrives (through
+   * `onHandoff`) instead of being dropped with the connection. All of it is bounded by `graceMs` and skipped while Redis
+   * is unreachable; then the blocking connections are closed.
+   */
+  async close(graceMs: number): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
-    this.wakeOnClose();
+    this.deliver(undefined);
+    // With Redis unreachable nothing can be handed over either: skip straight to closing.
+    if (this.broker.client.status === 'ready') await bounded(this.leave(), graceMs);
     // A blocked connection cannot QUIT until its command returns: disconnect at once.
     await Promise.all(this.groups.map(async (g) => g.client.disconnect()));
     await Promise.all(this.groups.map((g) => closeClient(g.client)));

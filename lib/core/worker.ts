@@ -1,11 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
+import { bounded } from './bounded.js';
 import { RedisBroker } from './broker/redis-broker.js';
 import { systemClock, type Clock } from './clock.js';
 import { closeClient, connect, duplicate, type RedisClient } from './connection.js';
 import { ClosedError, InvalidOptionError, TaskqError, toError } from './errors.js';
 import { Forwarder } from './forwarder.js';
 import { Heartbeat } from './heartbeat.js';
+import { newTaskId } from './ids.js';
 import { Janitor } from './janitor.js';
 import {
   DEFAULT_PREFIX,
@@ -29,14 +31,6 @@ const JANITOR_INTERVAL_MS = 15_000;
 /** How long shutdown waits for its final writes (requeue, acknowledgements) when Redis does not answer. */
 const SHUTDOWN_WRITE_GRACE_MS = 1_000;
 
-/** Waits for `promise`, but no longer than `ms`. */
-async function bounded(promise: Promise<unknown> | undefined, ms: number): Promise<void> {
-  if (!promise) return;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
-  if (timer) clearTimeout(timer);
-}
-
 /** Extra knobs for tests and embedding. */
 export interface WorkerInternals {
   /** Time source. @defaultValue the system clock */
@@ -57,6 +51,8 @@ export class TaskWorker {
   readonly redis: RedisClient;
   /** The resolved options. */
   readonly options: ResolvedWorkerOptions;
+  /** A random id naming this worker in Redis (its idle registrations and its own wake key). */
+  readonly id = newTaskId();
   private readonly owned: boolean;
   private readonly broker: RedisBroker;
   private readonly codec: PayloadCodec;
@@ -135,7 +131,13 @@ export class TaskWorker {
       const queues = this.options.queues.map((q) => q.name);
       await this.broker.registerQueues(queues);
       const onError = (err: Error): void => this.emitError(err);
-      this.waker = new Waker(this.redis, queues.map((q) => this.broker.keys(q)), onError);
+      this.waker = new Waker(this.redis, this.broker, queues, {
+        workerId: this.id,
+        leaseMs: this.options.leaseMs,
+        clock: this.clock,
+        onHandoff: (queue, handoff) => this.processor?.acceptHandoff(queue, handoff),
+        onError,
+      });
       this.forwarder = new Forwarder(this.broker, queues, this.clock, onError);
       this.processor = new Processor(
         this.broker,
@@ -184,7 +186,7 @@ export class TaskWorker {
     this.recoverer?.shutdown();
     this.janitor?.shutdown();
     const stopping = processor?.stopFetching();
-    await this.waker?.close();
+    await this.waker?.close(SHUTDOWN_WRITE_GRACE_MS);
     // Every wait below is bounded: with Redis down, commands wait for a reconnect forever (maxRetriesPerRequest:
     // null), and a shutdown must still end. What could not be written is left to the lease recoverer.
     await bounded(stopping, this.options.shutdownTimeoutMs);

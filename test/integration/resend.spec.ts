@@ -14,16 +14,16 @@ describe('re-sent script calls', () => {
   it('a re-sent enqueue does not push the task twice', async () => {
     const broker = new RedisBroker(tq.admin, tq.prefix);
     const items = [{ id: 'gen-1', message, checkId: false }, { id: 'gen-2', message, checkId: false }];
-    expect(await broker.enqueue('default', items)).toEqual(['ok', 'ok']);
-    expect(await broker.enqueue('default', items)).toEqual(['ok', 'ok']);
+    expect(await broker.enqueue('default', items, Date.now())).toEqual(['ok', 'ok']);
+    expect(await broker.enqueue('default', items, Date.now())).toEqual(['ok', 'ok']);
     expect(await tq.admin.lrange(tq.key('default', 'pending'), 0, -1)).toEqual(['gen-2', 'gen-1']);
     // A caller-chosen id still conflicts.
-    expect(await broker.enqueue('default', [{ id: 'gen-1', message, checkId: true }])).toEqual(['conflict']);
+    expect(await broker.enqueue('default', [{ id: 'gen-1', message, checkId: true }], Date.now())).toEqual(['conflict']);
   });
 
   it('a duplicate pending entry of a leased task is not leased again', async () => {
     const broker = new RedisBroker(tq.admin, tq.prefix);
-    await broker.enqueue('default', [{ id: 'dup', message, checkId: false }]);
+    await broker.enqueue('default', [{ id: 'dup', message, checkId: false }], Date.now());
     await tq.admin.lpush(tq.key('default', 'pending'), 'dup');
     const first = await broker.dequeue('default', 1, '1000.5');
     expect(first.tasks.map((t) => t.message)).toEqual([message]);

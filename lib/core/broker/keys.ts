@@ -24,8 +24,14 @@ export class QueueKeys {
   readonly completed: string;
   /** STRING present while the queue is paused. */
   readonly paused: string;
-  /** ZSET of wake-up markers that idle workers block on (`p`: pending work, `d`: an earlier due time). */
+  /**
+   * ZSET that idle workers block on (BZPOPMIN), every member at score 0: the markers `p` (pending work) and `d` (an
+   * earlier due time), and hand-offs (`h…`, handoff.ts): tasks an enqueue leased for an idle worker, message included,
+   * so the worker starts them without another round trip.
+   */
   readonly wake: string;
+  /** ZSET idle worker registration (`<leaseMs>:<workerId>`) → expiry ms: an enqueue hands tasks to these workers. */
+  readonly idle: string;
   /** SET of ids someone waits on (waitForResult/send); finishing them publishes on {@link done}. */
   readonly waiters: string;
   /** Pub/sub channel on which finished waited-for tasks are announced. */
@@ -54,6 +60,7 @@ export class QueueKeys {
     this.completed = `${this.base}:completed`;
     this.paused = `${this.base}:paused`;
     this.wake = `${this.base}:wake`;
+    this.idle = `${this.base}:idle`;
     this.waiters = `${this.base}:waiters`;
     this.done = `${this.base}:done`;
     this.processed = `${this.base}:processed`;
@@ -70,6 +77,14 @@ export class QueueKeys {
   /** STRING counter of failed attempts on a UTC day (`YYYY-MM-DD`), expiring after 90 days. */
   failedOn(day: string): string {
     return `${this.base}:failed:${day}`;
+  }
+
+  /**
+   * ZSET a worker blocks on next to the shared wake keys, written only by that worker itself (plain ZADD on
+   * shutdown), so it can end its own BZPOPMIN without dropping a hand-off popped in the same instant.
+   */
+  ownWake(workerId: string): string {
+    return `${this.base}:wake:${workerId}`;
   }
 
   /** STRING unique lock for (type, payload digest), holding the id of the task that owns it. */

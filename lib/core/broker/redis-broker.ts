@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { RedisClient } from '../connection.js';
 import type { TaskState } from '../task.js';
 import { decodeMessage } from './codec.js';
@@ -164,11 +165,11 @@ export class RedisBroker {
    * Enqueues tasks of one queue; batches larger than {@link MAX_SCRIPT_BATCH} become several script calls sent in one
    * pipeline (one round trip).
    */
-  async enqueue(queue: string, items: EnqueueItem[]): Promise<EnqueueCode[]> {
-    if (items.length <= MAX_SCRIPT_BATCH) return this.enqueueChunk(queue, items);
+  async enqueue(queue: string, items: EnqueueItem[], now: number): Promise<EnqueueCode[]> {
+    if (items.length <= MAX_SCRIPT_BATCH) return this.enqueueChunk(queue, items, now);
     const pipeline = this.client.pipeline();
     for (let start = 0; start < items.length; start += MAX_SCRIPT_BATCH) {
-      const { keys, args } = this.enqueueCall(queue, items.slice(start, start + MAX_SCRIPT_BATCH));
+      const { keys, args } = this.enqueueCall(queue, items.slice(start, start + MAX_SCRIPT_BATCH), now);
       this.scripts.queue(pipeline, 'enqueue', keys, args);
     }
     const replies = (await pipeline.exec()) ?? [];
@@ -180,15 +181,15 @@ export class RedisBroker {
     return codes;
   }
 
-  private async enqueueChunk(queue: string, items: EnqueueItem[]): Promise<EnqueueCode[]> {
-    const { keys, args } = this.enqueueCall(queue, items);
+  private async enqueueChunk(queue: string, items: EnqueueItem[], now: number): Promise<EnqueueCode[]> {
+    const { keys, args } = this.enqueueCall(queue, items, now);
     return this.enqueueCodes(await this.scripts.run('enqueue', keys, args));
   }
 
-  private enqueueCall(queue: string, items: EnqueueItem[]): { keys: string[]; args: ScriptArg[] } {
+  private enqueueCall(queue: string, items: EnqueueItem[], now: number): { keys: string[]; args: ScriptArg[] } {
     const k = this.keys(queue);
-    const keys = [k.tasks, k.pending, k.scheduled, k.wake, k.waiters];
-    const args: ScriptArg[] = [items.length];
+    const keys = [k.tasks, k.pending, k.scheduled, k.wake, k.waiters, k.idle, k.paused, k.lease, k.active];
+    const args: ScriptArg[] = [items.length, now];
     for (const item of items) {
       let uniqueIndex = 0;
       if (item.uniqueKey !== undefined) {
@@ -220,6 +221,43 @@ export class RedisBroker {
     const tasks: ClaimedTask[] = [];
     for (let i = 1; i < flat.length; i += 2) tasks.push({ id: flat[i] as string, message: flat[i + 1] as string });
     return { tasks, dueChanged: flat[0] === 1 };
+  }
+
+  /**
+   * Registers a worker as idle on `queue` until `expiryMs` (idle-join.lua): an enqueue into the empty queue then hands
+   * it a task through the wake set. `member` is `<leaseMs>:<workerId>`.
+   */
+  async joinIdle(queue: string, member: string, now: number, expiryMs: number): Promise<void> {
+    await this.scripts.run('idle-join', [this.keys(queue).idle], [now, expiryMs, member]);
+  }
+
+  /** Removes a worker's idle registration (shutdown); a plain ZREM on the queue's idle set. */
+  async leaveIdle(queue: string, member: string): Promise<void> {
+    await this.client.zrem(this.keys(queue).idle, member);
+  }
+
+  /**
+   * Blocks (BZPOPMIN) until a member arrives in one of `keys` (wake keys of one slot) or `timeoutMs` passes
+   * (undefined). Meant for a connection of its own: it carries nothing else while blocked.
+   */
+  async popWake(keys: string[], timeoutMs: number): Promise<{ key: string; member: string } | undefined> {
+    const seconds = Math.max(0.01, timeoutMs / 1000).toFixed(3);
+    const reply = (await (this.client as Redis).bzpopmin(...keys, seconds)) as [string, string, string] | null;
+    return reply && reply.length >= 2 ? { key: reply[0], member: reply[1] } : undefined;
+  }
+
+  /**
+   * Ends a worker's own BZPOPMIN by writing to its own wake key (`ownWake`). The key expires in a minute in case the
+   * worker dies before {@link clearOwnWake}.
+   */
+  async wakeOwn(key: string): Promise<void> {
+    const replies = (await this.client.pipeline().zadd(key, 0, 'x').pexpire(key, 60_000).exec()) ?? [];
+    for (const [err] of replies) if (err) throw err;
+  }
+
+  /** Deletes a worker's own wake key. */
+  async clearOwnWake(key: string): Promise<void> {
+    await this.client.del(key);
   }
 
   /** Completes tasks; returns the ids whose lease was lost (nothing written for them). */
@@ -334,10 +372,13 @@ export class RedisBroker {
     return (await this.scripts.run('janitor', [k.tasks, k.completed, k.archived], [now, batch, MAX_ARCHIVE_AGE_MS])) as number;
   }
 
-  /** Cancels a waiting task: 'removed', 'active' (caller publishes the cancel), or 'none'. */
+  /**
+   * Cancels a waiting task (or a hand-off no worker popped yet): 'removed', 'active' (caller publishes the cancel), or
+   * 'none'.
+   */
   async cancel(queue: string, id: string, uniqueKey?: string): Promise<'removed' | 'active' | 'none'> {
     const k = this.keys(queue);
-    const keys = [k.tasks, k.pending, k.scheduled, k.retry, k.lease];
+    const keys = [k.tasks, k.pending, k.scheduled, k.retry, k.lease, k.active, k.wake];
     if (uniqueKey) keys.push(uniqueKey);
     const code = (await this.scripts.run('cancel', keys, [id])) as number;
     return code === 1 ? 'removed' : code === 2 ? 'active' : 'none';

@@ -10,6 +10,7 @@ import type { RedisClient } from '../connection.js';
 export const SCRIPT_NAMES = [
   'enqueue',
   'dequeue',
+  'idle-join',
   'complete',
   'retry',
   'archive',
@@ -37,7 +38,7 @@ export type ScriptName = (typeof SCRIPT_NAMES)[number];
 export type ScriptArg = string | number;
 
 /** Bumped when any script changes incompatibly, so old and new processes never share a command name. */
-const SCRIPT_VERSION = 1;
+const SCRIPT_VERSION = 2;
 
 const commandName = (name: ScriptName): string => `taskq_${name.replace(/-/g, '_')}_v${SCRIPT_VERSION}`;
 

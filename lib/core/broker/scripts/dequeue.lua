@@ -1,4 +1,5 @@
---[[ dequeue: claim up to N pending tasks (pending → active) under one lease.
+--[[ dequeue: claim up to N tasks under one lease: first hand-offs that no idle worker popped (they are already active:
+the lease moves to this worker), then pending tasks (pending → active).
 KEYS[1] pending (LIST)   KEYS[2] tasks (HASH)   KEYS[3] active (SET)   KEYS[4] lease (ZSET)   KEYS[5] paused
 KEYS[6] wake (ZSET)
 ARGV[1] N   ARGV[2] lease score (expiry ms + worker tag fraction)
@@ -8,15 +9,43 @@ Returns: flat array: first a due-changed flag (1 when a `d` marker was waiting: 
          id is already leased (a duplicate entry: dropped silently).
 ]]
 local SKIPLIST_SEED = string.rep('~', 65)
+local want = tonumber(ARGV[1])
 local dueChanged = redis.call('ZREM', KEYS[6], 'd')
-if redis.call('EXISTS', KEYS[5]) == 1 then return { dueChanged } end
-local ids = redis.call('RPOP', KEYS[1], ARGV[1])
-if not ids then return { dueChanged } end
+local out, leases, members, seen = { dueChanged }, {}, {}, {}
+-- Hand-offs (handoff.ts: `h<id length>:<id><lease score>:<message>`, all at score 0, so a lex range finds them). One
+-- whose lease changed meanwhile (recovered, canceled) is dropped: its task lives on elsewhere.
+local handoffs = redis.call('ZRANGE', KEYS[6], '[h', '(i', 'BYLEX', 'LIMIT', 0, want)
+local taken = 0
+if #handoffs > 0 then
+  redis.call('ZREM', KEYS[6], unpack(handoffs))
+  for _, m in ipairs(handoffs) do
+    local colon = string.find(m, ':', 2, true)
+    local len = colon and tonumber(string.sub(m, 2, colon - 1))
+    if len then
+      local id = string.sub(m, colon + 1, colon + len)
+      local scoreEnd = string.find(m, ':', colon + len + 1, true)
+      local held = scoreEnd and redis.call('ZSCORE', KEYS[4], id)
+      if held and tonumber(held) == tonumber(string.sub(m, colon + len + 1, scoreEnd - 1)) then
+        taken = taken + 1
+        seen[id] = true
+        out[#out + 1] = id
+        out[#out + 1] = string.sub(m, scoreEnd + 1)
+        leases[#leases + 1] = ARGV[2]
+        leases[#leases + 1] = id
+      end
+    end
+  end
+  if taken > 0 then redis.call('ZADD', KEYS[4], 'XX', unpack(leases)) end
+  leases = {}
+end
+-- Hand-offs were picked up before any pause; pending tasks wait for the unpause.
+if taken >= want or redis.call('EXISTS', KEYS[5]) == 1 then return out end
+local ids = redis.call('RPOP', KEYS[1], want - taken)
+if not ids then return out end
 local messages = redis.call('HMGET', KEYS[2], unpack(ids))
 -- An id can sit in pending while it is leased (an enqueue re-sent after a lost reply pushed it twice): never lease a
 -- running task a second time.
 local held = redis.call('ZMSCORE', KEYS[4], unpack(ids))
-local out, leases, members, seen = { dueChanged }, {}, {}, {}
 for i, id in ipairs(ids) do
   local m = messages[i]
   out[#out + 1] = id
@@ -46,5 +75,5 @@ if #members > 0 then
   redis.call('SADD', KEYS[3], unpack(members))
 end
 -- Tasks are left: make sure another idle worker wakes for them.
-if #ids == tonumber(ARGV[1]) and redis.call('LLEN', KEYS[1]) > 0 then redis.call('ZADD', KEYS[6], 0, 'p') end
+if #ids == want - taken and redis.call('LLEN', KEYS[1]) > 0 then redis.call('ZADD', KEYS[6], 0, 'p') end
 return out

@@ -1,15 +1,17 @@
 --[[ recover: reclaim tasks of workers that died (expired lease, or active without a lease).
-Each task moves to pending (run again at once, retried + 1) or to the archive (no retries left).
+Each task moves to pending (run again at once, retried + 1) or to the archive (no retries left), except a hand-off
+that no worker popped (its lease is a whole number and its member is still in the wake set): it never started, so it
+goes back to the head of pending as it was, not counted as an attempt, and its member is removed so nobody pops it later.
 Fenced: an expired lease must still hold exactly the score the recoverer saw; an orphan must still be active
 without a lease. Anything else changed meanwhile and is left alone.
 KEYS[1] tasks   KEYS[2] lease   KEYS[3] active   KEYS[4] pending   KEYS[5] archived   KEYS[6] wake   KEYS[7] waiters
 KEYS[8] processed   KEYS[9] processed:<day>   KEYS[10] failed   KEYS[11] failed:<day>
 ARGV[1] now ms   ARGV[2] daily counter expire-at ms   ARGV[3] done channel   ARGV[4] N, then 5 values per task:
         id, seen lease score ('' = orphan), new message, action ('pending' | 'archive'), last error
-Returns: number of tasks recovered
+Returns: number of tasks recovered (hand-offs given back included)
 ]]
 local n = tonumber(ARGV[4])
-local count, toPending = 0, 0
+local count, toPending, handedBack = 0, 0, 0
 for i = 0, n - 1 do
   local b = 5 + i * 5
   local id = ARGV[b]
@@ -20,7 +22,18 @@ for i = 0, n - 1 do
   else
     ok = s and tonumber(s) == tonumber(ARGV[b + 1])
   end
-  if ok then
+  local unstarted = false
+  if ok and s and tonumber(s) % 1 == 0 then
+    local stored = redis.call('HGET', KEYS[1], id)
+    unstarted = stored and redis.call('ZREM', KEYS[6], 'h' .. #id .. ':' .. id .. string.format('%.0f', tonumber(s)) .. ':' .. stored) == 1
+  end
+  if unstarted then
+    redis.call('ZREM', KEYS[2], id)
+    redis.call('SREM', KEYS[3], id)
+    redis.call('RPUSH', KEYS[4], id)
+    toPending = toPending + 1
+    handedBack = handedBack + 1
+  elseif ok then
     count = count + 1
     redis.call('ZREM', KEYS[2], id)
     redis.call('SREM', KEYS[3], id)
@@ -43,4 +56,4 @@ if count > 0 then
   if redis.call('INCRBY', KEYS[11], count) == count then redis.call('PEXPIREAT', KEYS[11], ARGV[2]) end
 end
 if toPending > 0 then redis.call('ZADD', KEYS[6], 0, 'p') end
-return count
+return count + handedBack
