@@ -40,7 +40,3 @@ export function parseHandoff(member: string): Handoff | undefined {
   return { id: member.slice(colon + 1, idEnd), leaseScore, message: member.slice(scoreEnd + 1) };
 }
 
-/** True for a lease score written by a hand-off (a whole number: workers' scores carry a tag fraction). */
-export function isHandoffLease(score: string | number): boolean {
-  return Number.isInteger(Number(score));
-}
