@@ -296,7 +296,7 @@ export class TaskClient {
 
   private async flushQueue(queue: string, list: PendingEnqueue[]): Promise<void> {
     try {
-      await this.registerQueues([queue]);
+      if (!this.knownQueues.has(queue)) await this.registerQueues([queue]);
       const codes = await this.broker.enqueue(queue, list.map((p) => p.task.item), this.clock.now());
       codes.forEach((code, i) => {
         const error = this.codeError(code, list[i].task.info);

@@ -244,12 +244,17 @@ export class Processor {
   }
 
   /**
-   * A task an enqueue handed to this worker arrived while the loop was not waiting for one (another queue woke the
-   * worker first, or it is shutting down): run it if a slot is free, else give it back to the head of its queue.
+   * A task an enqueue handed to this worker (called from the wake-up reply itself): run it if a slot is free, else
+   * give it back to the head of its queue. No slot can be free only when the worker was not waiting for it: on a
+   * cluster another queue woke it first, or it is shutting down. True when a slot is left for the next one.
    */
-  acceptHandoff(queue: string, handoff: Handoff): void {
-    if (this.fetching && this.freeSlots() > 0) this.takeHandoff(queue, handoff);
-    else this.giveBack(queue, [{ id: handoff.id, leaseScore: handoff.leaseScore }]);
+  acceptHandoff(queue: string, handoff: Handoff): boolean {
+    if (!this.fetching || this.freeSlots() <= 0) {
+      this.giveBack(queue, [{ id: handoff.id, leaseScore: handoff.leaseScore }]);
+      return false;
+    }
+    this.takeHandoff(queue, handoff);
+    return this.freeSlots() > 0;
   }
 
   /**
@@ -318,11 +323,9 @@ export class Processor {
           continue;
         }
         const marker = await this.waker.wait(IDLE_WAIT_MS);
-        if (marker?.kind === 'h' && marker.handoff) {
-          // The queues are still drained (every pending task has its `p` marker): block again for the next task.
-          this.takeHandoff(marker.queue, marker.handoff);
-          continue;
-        }
+        // A hand-off is running already (see acceptHandoff). The queues are still drained (every pending task has its
+        // `p` marker): block again for the next task.
+        if (marker?.kind === 'h') continue;
         if (marker?.kind === 'd') this.onDueChanged(marker.queue);
         this.drained = false;
         continue;

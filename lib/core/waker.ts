@@ -8,7 +8,10 @@ import { toError } from './errors.js';
 /** What woke an idle worker. */
 export interface WakeMarker {
   queue: string;
-  /** `p`: pending work appeared; `d`: a due time earlier than any known one; `h`: a task handed to this worker. */
+  /**
+   * `p`: pending work appeared; `d`: a due time earlier than any known one; `h`: a task was handed to this worker (it was
+   * given to `onHandoff` already).
+   */
   kind: 'p' | 'd' | 'h';
   /** The task, for `h`. */
   handoff?: Handoff;
@@ -21,8 +24,12 @@ export interface WakerOptions {
   /** The worker's lease duration: a task handed to it is leased this long. */
   leaseMs: number;
   clock: Clock;
-  /** A hand-off that arrived while nobody waited (another queue woke the worker, or it is shutting down). */
-  onHandoff: (queue: string, handoff: Handoff) => void;
+  /**
+   * Called with every task handed to the worker, from the BZPOPMIN reply's callback (so its handler starts with nothing
+   * in between), whether or not the worker was waiting: on a cluster another queue may have woken it first, and on
+   * shutdown nobody waits any more. Returns true when the worker has a slot left for another one (it stays registered).
+   */
+  onHandoff: (queue: string, handoff: Handoff) => boolean;
   onError: (err: Error) => void;
 }
 
@@ -37,14 +44,18 @@ interface BlockingGroup {
   queueByKey: Map<string, string>;
   /** The BZPOPMIN in flight. */
   blocked?: Promise<void>;
+  /** Until when this worker's registrations on the group's queues last (0: not registered). */
+  registeredUntil: number;
 }
 
 const ERROR_BACKOFF_MAX_MS = 5_000;
+/** A registration with less than this left is renewed before the next block. */
+const REJOIN_BEFORE_MS = 1_000;
 
 /**
- * Blocks on the wake keys of a worker's queues (BZPOPMIN), so an idle worker costs one command per timeout. Before
- * each block the worker registers as idle on its queues, so an enqueue into an empty queue leases the task to it and
- * puts the task itself in the wake key: the BZPOPMIN reply starts the handler with no further round trip. One blocking
+ * Blocks on the wake keys of a worker's queues (BZPOPMIN), so an idle worker costs one command per timeout. While idle
+ * the worker is registered on its queues, so an enqueue into an empty queue leases the task to it and puts the task
+ * itself in the wake key: the BZPOPMIN reply starts the handler with no further round trip. One blocking
  * connection covers every queue on a standalone server; on a cluster (queues in different slots) each queue gets its
  * own.
  */
@@ -79,6 +90,7 @@ export class Waker {
         keys: [ownKey, ...wakeKeys],
         ownKey,
         queueByKey: new Map(set.map((q, j) => [wakeKeys[j], q])),
+        registeredUntil: 0,
       };
     });
   }
@@ -86,8 +98,7 @@ export class Waker {
   /**
    * Waits until something wakes the worker or `timeoutMs` passes (undefined). Only one wait at a time. A BZPOPMIN still
    * blocked when another group woke the worker keeps blocking (its idle registration stays true) and serves the next
-   * wait; what it returns while nobody waits is kept for the next wait, or handed to `onHandoff` at once if it is a
-   * task.
+   * wait; a marker it returns while nobody waits is kept for the next wait (a task goes to `onHandoff` in any case).
    */
   wait(timeoutMs: number): Promise<WakeMarker | undefined> {
     if (this.closed) return Promise.resolve(undefined);
@@ -97,24 +108,42 @@ export class Waker {
     return new Promise((resolve) => (this.waiter = resolve));
   }
 
+  /**
+   * Blocks one group. The registration is written (on the blocking connection, right ahead of the BZPOPMIN) only when
+   * the worker is not registered or the registration is about to lapse, and the block never outlasts it: a worker that
+   * stays idle, handed one task after another, sends one BZPOPMIN per task and nothing else.
+   */
   private block(g: BlockingGroup, timeoutMs: number): void {
     const now = this.options.clock.now();
-    // Sent on the blocking connection right before the BZPOPMIN, so the registration never precedes the block by a
-    // round trip and lapses (expiry = timeout) no later than the block ends.
-    for (const queue of g.queues) {
-      g.broker.joinIdle(queue, this.member, now, now + timeoutMs).catch((err: unknown) => this.report(err));
+    if (g.registeredUntil - now < REJOIN_BEFORE_MS) {
+      g.registeredUntil = now + timeoutMs;
+      for (const queue of g.queues) {
+        g.broker.joinIdle(queue, this.member, g.registeredUntil).catch((err: unknown) => this.report(err));
+      }
     }
-    g.blocked = g.broker.popWake(g.keys, timeoutMs).then(
-      (popped) => {
+    g.blocked = g.broker.popWake(g.keys, Math.min(timeoutMs, g.registeredUntil - now)).then(
+      (reply) => {
         g.blocked = undefined;
         this.errorBackoffMs = 0;
-        const marker = popped && this.toMarker(g, popped.key, popped.member);
-        if (popped && popped.key !== g.ownKey) this.leaveAfterWake(g, marker);
-        this.deliver(marker);
+        if (!reply || reply[0] === g.ownKey) {
+          // Timed out: the registration lapsed with the block.
+          if (!reply) g.registeredUntil = 0;
+          this.deliver(undefined);
+          return;
+        }
+        const marker = this.toMarker(g, reply[0], reply[1]);
+        // A hand-off's handler starts right here, in the reply's callback; after it the worker stays idle (and
+        // registered) if it has a slot left.
+        const stillIdle = this.deliver(marker);
+        if (!stillIdle) this.leave(g);
       },
       (err: unknown) => {
         g.blocked = undefined;
-        if (this.closed) return this.deliver(undefined);
+        g.registeredUntil = 0;
+        if (this.closed) {
+          this.deliver(undefined);
+          return;
+        }
         this.report(err);
         // Back off before the worker looks again, so a persistent error (ACL, wrong key type) is no busy loop.
         this.errorBackoffMs = Math.min(ERROR_BACKOFF_MAX_MS, this.errorBackoffMs === 0 ? 100 : this.errorBackoffMs * 2);
@@ -124,15 +153,12 @@ export class Waker {
   }
 
   /**
-   * A worker is registered only while it blocks: woken, it leaves the registrations the producer did not consume (the
-   * one of a hand-off's queue is gone already). Sent on the blocking connection, so it cannot overtake the next join;
-   * a timed-out block needs nothing, its registrations lapsed with it.
+   * A worker is registered only while it is idle: woken for other work (a marker), or out of free slots after a
+   * hand-off, it leaves at once. Sent on the blocking connection, so it cannot overtake the next registration.
    */
-  private leaveAfterWake(g: BlockingGroup, marker: WakeMarker | undefined): void {
-    for (const queue of g.queues) {
-      if (marker?.kind === 'h' && marker.queue === queue) continue;
-      g.broker.leaveIdle(queue, this.member).catch((err: unknown) => this.report(err));
-    }
+  private leave(g: BlockingGroup): void {
+    g.registeredUntil = 0;
+    for (const queue of g.queues) g.broker.leaveIdle(queue, this.member).catch((err: unknown) => this.report(err));
   }
 
   private toMarker(g: BlockingGroup, key: string, member: string): WakeMarker | undefined {
@@ -146,19 +172,23 @@ export class Waker {
     return { queue, kind: 'p' };
   }
 
-  private deliver(marker: WakeMarker | undefined): void {
+  /**
+   * Hands a task to the worker at once (whether or not it waits), then ends the wait or keeps the marker for the next.
+   * True when the worker stays idle: it was handed a task and has a slot left.
+   */
+  private deliver(marker: WakeMarker | undefined): boolean {
+    const stillIdle = marker?.kind === 'h' && marker.handoff ? this.options.onHandoff(marker.queue, marker.handoff) : false;
     const waiter = this.waiter;
     if (waiter) {
       this.waiter = undefined;
       waiter(marker);
-      return;
+    } else if (marker && marker.kind !== 'h' && !this.kept.some((k) => k.queue === marker.queue && k.kind === marker.kind)) {
+      this.kept.push(marker);
     }
-    if (!marker) return;
-    if (marker.kind === 'h' && marker.handoff) this.options.onHandoff(marker.queue, marker.handoff);
-    else if (!this.kept.some((k) => k.queue === marker.queue && k.kind === marker.kind)) this.kept.push(marker);
+    return stillIdle;
   }
 
-  private async leave(): Promise<void> {
+  private async leaveForGood(): Promise<void> {
     const queues = this.groups.flatMap((g) => g.queues);
     await Promise.all(queues.map((q) => this.broker.leaveIdle(q, this.member)));
     const blocked = this.groups.filter((g) => g.blocked);
@@ -182,7 +212,7 @@ export class Waker {
     this.closed = true;
     this.deliver(undefined);
     // With Redis unreachable nothing can be handed over either: skip straight to closing.
-    if (this.broker.client.status === 'ready') await bounded(this.leave(), graceMs);
+    if (this.broker.client.status === 'ready') await bounded(this.leaveForGood(), graceMs);
     // A blocked connection cannot QUIT until its command returns: disconnect at once.
     await Promise.all(this.groups.map(async (g) => g.client.disconnect()));
     await Promise.all(this.groups.map((g) => closeClient(g.client)));

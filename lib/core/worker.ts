@@ -135,7 +135,7 @@ export class TaskWorker {
         workerId: this.id,
         leaseMs: this.options.leaseMs,
         clock: this.clock,
-        onHandoff: (queue, handoff) => this.processor?.acceptHandoff(queue, handoff),
+        onHandoff: (queue, handoff) => this.processor?.acceptHandoff(queue, handoff) ?? false,
         onError,
       });
       this.forwarder = new Forwarder(this.broker, queues, this.clock, onError);

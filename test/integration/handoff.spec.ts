@@ -72,7 +72,8 @@ describe('hand-offs to idle workers', () => {
     expect(wake).toContain('p');
     expect(wake.filter((m) => m.startsWith('h'))).toHaveLength(2);
     expect(await tq.admin.lrange(tq.key('default', 'pending'), '0', '-1')).toEqual([tasks[4].id, tasks[3].id, tasks[2].id]);
-    expect(await tq.admin.zrange(tq.key('default', 'idle'), '0', '-1')).toEqual(['30000:expired']);
+    // Registrations stay: a worker leaves once it stops being idle.
+    expect(await tq.admin.zcard(tq.key('default', 'idle'))).toBe(3);
     const first = await client.getTask(tasks[0].id, 'default');
     expect(first?.state).toBe('active');
   });
@@ -236,6 +237,51 @@ describe('hand-offs to idle workers', () => {
     release.resolve();
   });
 
+  it('a worker handed one task after another stays registered and sends one BZPOPMIN per task, nothing else', async () => {
+    const client = tq.client();
+    const worker = tq.worker();
+    const member = `${worker.options.leaseMs}:${worker.id}`;
+    let count = 0;
+    worker.handle('t', () => {
+      count++;
+    });
+    await worker.start();
+    await idle(worker);
+    const registered = await tq.admin.zscore(tq.key('default', 'idle'), member);
+    const calls: ScriptName[] = [];
+    observeScriptCalls((name) => calls.push(name));
+    for (let i = 0; i < 20; i++) {
+      await client.enqueue('t', { i });
+      await waitFor(() => count === i + 1, `task ${i} to run`);
+    }
+    // Never re-registered (same expiry), never fetched: 20 enqueues, 20 completions, no dequeue.
+    expect(await tq.admin.zscore(tq.key('default', 'idle'), member)).toBe(registered);
+    expect(calls.filter((c) => c === 'dequeue')).toEqual([]);
+    expect(calls.filter((c) => c === 'enqueue')).toHaveLength(20);
+  });
+
+  it('a worker out of slots after a hand-off leaves its registration; the next task waits in pending', async () => {
+    const client = tq.client();
+    const worker = tq.worker({ concurrency: 1 });
+    const release = deferred();
+    const started = deferred();
+    worker.handle('t', async () => {
+      started.resolve();
+      await release.promise;
+    });
+    await worker.start();
+    await idle(worker);
+    await client.enqueue('t', {});
+    await started.promise;
+    await waitFor(async () => (await tq.admin.zcard(tq.key('default', 'idle'))) === 0, 'the registration to be left');
+    const next = await client.enqueue('t', {});
+    expect(await tq.admin.lrange(tq.key('default', 'pending'), '0', '-1')).toEqual([next.id]);
+    release.resolve();
+    // Free again, it fetches the waiting task and goes back to idle, registered.
+    await waitFor(async () => (await tq.admin.hlen(tq.key('default', 't'))) === 0, 'both tasks done');
+    await idle(worker);
+  });
+
   it('shutting down idle workers while tasks arrive loses no hand-off and leaves no registration or wake key behind', async () => {
     const client = tq.client();
     const ids: string[] = [];
@@ -279,7 +325,10 @@ describe('hand-offs to idle workers', () => {
       workerId: 'w1',
       leaseMs: 30_000,
       clock: systemClock,
-      onHandoff: (_queue, h) => handed.push(h.id),
+      onHandoff: (_queue, h) => {
+        handed.push(h.id);
+        return false;
+      },
       onError: () => undefined,
     });
     try {

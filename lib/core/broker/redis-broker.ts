@@ -224,11 +224,12 @@ export class RedisBroker {
   }
 
   /**
-   * Registers a worker as idle on `queue` until `expiryMs` (idle-join.lua): an enqueue into the empty queue then hands
-   * it a task through the wake set. `member` is `<leaseMs>:<workerId>`.
+   * Registers a worker as idle on `queue` until `expiryMs`: an enqueue into the empty queue then hands it a task through
+   * the wake set. `member` is `<leaseMs>:<workerId>`. A plain ZADD (it is sent before every block); the janitor drops
+   * registrations that lapsed.
    */
-  async joinIdle(queue: string, member: string, now: number, expiryMs: number): Promise<void> {
-    await this.scripts.run('idle-join', [this.keys(queue).idle], [now, expiryMs, member]);
+  async joinIdle(queue: string, member: string, expiryMs: number): Promise<void> {
+    await this.client.zadd(this.keys(queue).idle, expiryMs, member);
   }
 
   /** Removes a worker's idle registration (shutdown); a plain ZREM on the queue's idle set. */
@@ -237,13 +238,13 @@ export class RedisBroker {
   }
 
   /**
-   * Blocks (BZPOPMIN) until a member arrives in one of `keys` (wake keys of one slot) or `timeoutMs` passes
-   * (undefined). Meant for a connection of its own: it carries nothing else while blocked.
+   * Blocks (BZPOPMIN) until a member arrives in one of `keys` (wake keys of one slot): resolves with [key, member, score],
+   * or null once `timeoutMs` passed. Meant for a connection of its own: it carries nothing else while blocked. The raw
+   * reply on purpose: a hand-off starts its handler from this reply, so nothing sits in between.
    */
-  async popWake(keys: string[], timeoutMs: number): Promise<{ key: string; member: string } | undefined> {
+  popWake(keys: string[], timeoutMs: number): Promise<[key: string, member: string] | null> {
     const seconds = Math.max(0.01, timeoutMs / 1000).toFixed(3);
-    const reply = (await (this.client as Redis).bzpopmin(...keys, seconds)) as [string, string, string] | null;
-    return reply && reply.length >= 2 ? { key: reply[0], member: reply[1] } : undefined;
+    return (this.client as Redis).bzpopmin(...keys, seconds) as Promise<[string, string] | null>;
   }
 
   /**
@@ -366,10 +367,10 @@ export class RedisBroker {
     return (await this.scripts.run('recover', keys, args)) as number;
   }
 
-  /** Deletes expired completed tasks and old archived ones; returns how many. */
+  /** Deletes expired completed tasks and old archived ones (and lapsed idle registrations); returns how many tasks. */
   async janitor(queue: string, now: number, batch = 500): Promise<number> {
     const k = this.keys(queue);
-    return (await this.scripts.run('janitor', [k.tasks, k.completed, k.archived], [now, batch, MAX_ARCHIVE_AGE_MS])) as number;
+    return (await this.scripts.run('janitor', [k.tasks, k.completed, k.archived, k.idle], [now, batch, MAX_ARCHIVE_AGE_MS])) as number;
   }
 
   /**

@@ -10,7 +10,6 @@ import type { RedisClient } from '../connection.js';
 export const SCRIPT_NAMES = [
   'enqueue',
   'dequeue',
-  'idle-join',
   'complete',
   'retry',
   'archive',

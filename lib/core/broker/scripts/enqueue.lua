@@ -1,7 +1,8 @@
 --[[ enqueue: add a batch of tasks to one queue (immediate or scheduled, optionally unique or with a chosen id).
 Immediate tasks go to pending, except that while the queue is empty and not paused, each idle worker registered in
-`idle` is handed one task: the task is leased here (pending is skipped) and put in the wake set as a hand-off member
-carrying its message, so the worker's BZPOPMIN returns the task itself (handoff.ts has the member format).
+`idle` is handed one task of the batch: the task is leased here (pending is skipped) and put in the wake set as a
+hand-off member carrying its message, so a blocked worker's BZPOPMIN returns the task itself (handoff.ts has the
+member format). Registrations stay: a worker leaves once it stops being idle (waker.ts).
 KEYS[1] tasks (HASH)   KEYS[2] pending (LIST)   KEYS[3] scheduled (ZSET)   KEYS[4] wake (ZSET)
 KEYS[5] waiters (SET)   KEYS[6] idle (ZSET)   KEYS[7] paused   KEYS[8] lease (ZSET)   KEYS[9] active (SET)
 KEYS[10..] unique lock keys, referenced by index from ARGV
@@ -65,8 +66,6 @@ if #pending > 0 then
         redis.call('ZADD', KEYS[4], 0, 'h' .. #id .. ':' .. id .. score .. ':' .. messages[handed])
       end
     end
-    -- Each registration takes one task; the worker registers again when it next goes idle.
-    if #idle > 0 then redis.call('ZREM', KEYS[6], unpack(idle)) end
   end
   if handed < #pending then
     local rest = {}

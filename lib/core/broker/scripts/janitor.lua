@@ -1,5 +1,6 @@
---[[ janitor: delete completed tasks whose retention expired, and trim the archive by age.
-KEYS[1] tasks   KEYS[2] completed   KEYS[3] archived
+--[[ janitor: delete completed tasks whose retention expired, trim the archive by age, and drop the idle
+registrations that lapsed (a worker that died while idle).
+KEYS[1] tasks   KEYS[2] completed   KEYS[3] archived   KEYS[4] idle
 ARGV[1] now ms   ARGV[2] batch size   ARGV[3] max archive age ms
 Returns: number of task records deleted
 ]]
@@ -16,4 +17,5 @@ if #old > 0 then
   redis.call('ZREM', KEYS[3], unpack(old))
   deleted = deleted + #old
 end
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. ARGV[1])
 return deleted
