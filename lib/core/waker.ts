@@ -174,18 +174,18 @@ export class Waker {
 
   /**
    * Hands a task to the worker at once (whether or not it waits), then ends the wait or keeps the marker for the next.
-   * True when the worker stays idle: it was handed a task and has a slot left.
+   * True when the worker stays idle: it was waiting, was handed a task and has a slot left.
    */
   private deliver(marker: WakeMarker | undefined): boolean {
-    const stillIdle = marker?.kind === 'h' && marker.handoff ? this.options.onHandoff(marker.queue, marker.handoff) : false;
     const waiter = this.waiter;
+    const slotLeft = marker?.kind === 'h' && marker.handoff ? this.options.onHandoff(marker.queue, marker.handoff) : false;
     if (waiter) {
       this.waiter = undefined;
       waiter(marker);
     } else if (marker && marker.kind !== 'h' && !this.kept.some((k) => k.queue === marker.queue && k.kind === marker.kind)) {
       this.kept.push(marker);
     }
-    return stillIdle;
+    return slotLeft && waiter !== undefined;
   }
 
   private async leaveForGood(): Promise<void> {

@@ -225,20 +225,20 @@ export class RedisBroker {
 
   /**
    * Registers a worker as idle on `queue` until `expiryMs`: an enqueue into the empty queue then hands it a task through
-   * the wake set. `member` is `<leaseMs>:<workerId>`. A plain ZADD (it is sent before every block); the janitor drops
-   * registrations that lapsed.
+   * the wake set. `member` is `<leaseMs>:<workerId>`. A plain ZADD, sent ahead of a block whenever the worker is not
+   * registered yet; the janitor drops registrations that lapsed.
    */
   async joinIdle(queue: string, member: string, expiryMs: number): Promise<void> {
     await this.client.zadd(this.keys(queue).idle, expiryMs, member);
   }
 
-  /** Removes a worker's idle registration (shutdown); a plain ZREM on the queue's idle set. */
+  /** Removes a worker's idle registration (it stopped being idle, or shuts down); a plain ZREM. */
   async leaveIdle(queue: string, member: string): Promise<void> {
     await this.client.zrem(this.keys(queue).idle, member);
   }
 
   /**
-   * Blocks (BZPOPMIN) until a member arrives in one of `keys` (wake keys of one slot): resolves with [key, member, score],
+   * Blocks (BZPOPMIN) until a member arrives in one of `keys` (wake keys of one slot): resolves with [key, member, …],
    * or null once `timeoutMs` passed. Meant for a connection of its own: it carries nothing else while blocked. The raw
    * reply on purpose: a hand-off starts its handler from this reply, so nothing sits in between.
    */
