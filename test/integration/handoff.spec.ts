@@ -33,6 +33,29 @@ describe('hand-offs to idle workers', () => {
 
   const wakeMembers = () => tq.admin.zrange(tq.key('default', 'wake'), '0', '-1');
 
+  /** A started worker whose handler of type `t` holds every task until `release` resolves. */
+  const holdingWorker = async (options: Parameters<typeof tq.worker>[0] = {}) => {
+    const worker = tq.worker(options);
+    const release = deferred();
+    const started = deferred<Task>();
+    worker.handle('t', async (task) => {
+      started.resolve(task);
+      await release.promise;
+    });
+    await worker.start();
+    await idle(worker);
+    return { worker, started, release };
+  };
+
+  /** What an enqueue leaves for an idle worker, written by hand with the lease `score`. */
+  const writeHandoff = async (id: string, score: string) => {
+    const m = message();
+    await tq.admin.hset(tq.key('default', 't'), id, m);
+    await tq.admin.zadd(tq.key('default', 'lease'), score, id);
+    await tq.admin.sadd(tq.key('default', 'active'), id);
+    await tq.admin.zadd(tq.key('default', 'wake'), 0, handoffMember({ id, leaseScore: score, message: m }));
+  };
+
   it('an idle worker gets the task from the enqueue itself: its handler starts with no dequeue in between', async () => {
     const client = tq.client();
     const worker = tq.worker();
@@ -172,12 +195,7 @@ describe('hand-offs to idle workers', () => {
     await worker.start();
     await idle(worker);
     observeScriptCalls((name) => calls.push(name));
-    const score = String(Date.now() + 300);
-    const m = message();
-    await tq.admin.hset(tq.key('default', 't'), 'late', m);
-    await tq.admin.zadd(tq.key('default', 'lease'), score, 'late');
-    await tq.admin.sadd(tq.key('default', 'active'), 'late');
-    await tq.admin.zadd(tq.key('default', 'wake'), 0, handoffMember({ id: 'late', leaseScore: score, message: m }));
+    await writeHandoff('late', String(Date.now() + 300));
     const { task, lease } = await ran.promise;
     expect(task.id).toBe('late');
     expect(task.retried).toBe(0);
@@ -188,21 +206,9 @@ describe('hand-offs to idle workers', () => {
   });
 
   it('a popped hand-off with less than half a lease left gets the worker’s own lease at once', async () => {
-    const worker = tq.worker({ leaseDuration: '30s' });
-    const release = deferred();
-    const started = deferred<Task>();
-    worker.handle('t', async (task) => {
-      started.resolve(task);
-      await release.promise;
-    });
-    await worker.start();
-    await idle(worker);
+    const { started, release } = await holdingWorker({ leaseDuration: '30s' });
     const score = String(Date.now() + 5_000);
-    const m = message();
-    await tq.admin.hset(tq.key('default', 't'), 'waited', m);
-    await tq.admin.zadd(tq.key('default', 'lease'), score, 'waited');
-    await tq.admin.sadd(tq.key('default', 'active'), 'waited');
-    await tq.admin.zadd(tq.key('default', 'wake'), 0, handoffMember({ id: 'waited', leaseScore: score, message: m }));
+    await writeHandoff('waited', score);
     await started.promise;
     const adopted = await waitFor(async () => {
       const s = await tq.admin.zscore(tq.key('default', 'lease'), 'waited');
@@ -215,15 +221,7 @@ describe('hand-offs to idle workers', () => {
 
   it('a worker registers only while it blocks: woken by a `p` marker, it leaves its registration', async () => {
     const client = tq.client();
-    const worker = tq.worker({ concurrency: 1 });
-    const release = deferred();
-    const started = deferred<Task>();
-    worker.handle('t', async (task) => {
-      started.resolve(task);
-      await release.promise;
-    });
-    await worker.start();
-    await idle(worker);
+    const { started, release } = await holdingWorker({ concurrency: 1 });
     // A task reaching pending the other way (forwarded, recovered, given back) comes with a `p` marker, no hand-off.
     await tq.admin.hset(tq.key('default', 't'), 'by-hand', message());
     await tq.admin.lpush(tq.key('default', 'pending'), 'by-hand');
@@ -262,15 +260,7 @@ describe('hand-offs to idle workers', () => {
 
   it('a worker out of slots after a hand-off leaves its registration; the next task waits in pending', async () => {
     const client = tq.client();
-    const worker = tq.worker({ concurrency: 1 });
-    const release = deferred();
-    const started = deferred();
-    worker.handle('t', async () => {
-      started.resolve();
-      await release.promise;
-    });
-    await worker.start();
-    await idle(worker);
+    const { worker, started, release } = await holdingWorker({ concurrency: 1 });
     await client.enqueue('t', {});
     await started.promise;
     await waitFor(async () => (await tq.admin.zcard(tq.key('default', 'idle'))) === 0, 'the registration to be left');
