@@ -108,29 +108,29 @@ export async function pickupLatency(ctx: WorkloadContext, p: LatencyParams): Pro
     await done.until(sent, 30_000, `${ctx.adapter.name} pickup latency`);
     await sleep(p.gapMs);
   };
+  /** Runs `count` tasks, recording their latency and the background-thread CPU meanwhile. */
+  const record = async (count: number): Promise<{ latencies: number[]; backgroundMs?: number }> => {
+    const latencies: number[] = (samples = []);
+    const start = backgroundCpu();
+    for (let i = 0; i < count; i++) await one();
+    samples = undefined;
+    return { latencies, backgroundMs: since(start) };
+  };
   for (let i = 0; i < p.warmup; i++) await one();
-  const cold: number[] = (samples = []);
-  const cold0 = backgroundCpu();
-  for (let i = 0; i < p.coldSamples; i++) await one();
-  const coldBackground = since(cold0);
-  samples = undefined;
+  const cold = await record(p.coldSamples);
   for (let i = 0; i < p.settle; i++) await one();
-  const measured: number[] = (samples = []);
   await ctx.probe.resetStats();
   const s0 = await ctx.probe.snapshot();
-  const measured0 = backgroundCpu();
-  for (let i = 0; i < p.samples; i++) await one();
-  const measuredBackground = since(measured0);
+  const measured = await record(p.samples);
   const s1 = await ctx.probe.snapshot();
-  samples = undefined;
   await worker.close();
   await producer.close();
   const floor = await pingFloor(ctx.probe.url, Math.min(p.samples, 500), p.gapMs);
   return {
-    latencyMs: summarize(measured),
-    samplesMs: measured.map((v) => Math.round(v * 1000) / 1000),
-    coldLatencyMs: summarize(cold),
-    backgroundCpuMs: { cold: coldBackground, measured: measuredBackground },
+    latencyMs: summarize(measured.latencies),
+    samplesMs: measured.latencies.map((v) => Math.round(v * 1000) / 1000),
+    coldLatencyMs: summarize(cold.latencies),
+    backgroundCpuMs: { cold: cold.backgroundMs, measured: measured.backgroundMs },
     trickleCommands: commandDelta(s0, s1, p.samples),
     concurrency: p.concurrency,
     gapMs: p.gapMs,

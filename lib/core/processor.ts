@@ -250,7 +250,7 @@ export class Processor {
    */
   acceptHandoff(queue: string, handoff: Handoff): boolean {
     if (!this.fetching || this.freeSlots() <= 0) {
-      this.giveBack(queue, [{ id: handoff.id, leaseScore: handoff.leaseScore }]);
+      this.giveBack(queue, [handoff]);
       return false;
     }
     this.takeHandoff(queue, handoff);
@@ -265,7 +265,7 @@ export class Processor {
   private takeHandoff(queue: string, handoff: Handoff): void {
     const left = Number(handoff.leaseScore) - this.clock.now();
     if (left <= Math.min(HANDOFF_MIN_LEASE_MS, this.options.leaseMs / 4)) {
-      this.giveBack(queue, [{ id: handoff.id, leaseScore: handoff.leaseScore }]);
+      this.giveBack(queue, [handoff]);
       return;
     }
     const run = this.begin(queue, { id: handoff.id, message: handoff.message }, handoff.leaseScore);

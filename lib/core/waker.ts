@@ -5,17 +5,11 @@ import type { Clock } from './clock.js';
 import { closeClient, duplicate, isCluster, type RedisClient } from './connection.js';
 import { toError } from './errors.js';
 
-/** What woke an idle worker. */
-export interface WakeMarker {
-  queue: string;
-  /**
-   * `p`: pending work appeared; `d`: a due time earlier than any known one; `h`: a task was handed to this worker (it was
-   * given to `onHandoff` already).
-   */
-  kind: 'p' | 'd' | 'h';
-  /** The task, for `h`. */
-  handoff?: Handoff;
-}
+/**
+ * What woke an idle worker: `p`, pending work appeared; `d`, a due time earlier than any known one; `h`, a task was
+ * handed to this worker (given to `onHandoff` already).
+ */
+export type WakeMarker = { queue: string; kind: 'p' | 'd' } | { queue: string; kind: 'h'; handoff: Handoff };
 
 /** What the {@link Waker} needs from its worker. */
 export interface WakerOptions {
@@ -161,8 +155,7 @@ export class Waker {
     for (const queue of g.queues) g.broker.leaveIdle(queue, this.member).catch((err: unknown) => this.report(err));
   }
 
-  private toMarker(g: BlockingGroup, key: string, member: string): WakeMarker | undefined {
-    if (key === g.ownKey) return undefined;
+  private toMarker(g: BlockingGroup, key: string, member: string): WakeMarker {
     const queue = g.queueByKey.get(key) ?? g.queues[0];
     if (member === 'p' || member === 'd') return { queue, kind: member };
     const handoff = parseHandoff(member);
@@ -178,7 +171,7 @@ export class Waker {
    */
   private deliver(marker: WakeMarker | undefined): boolean {
     const waiter = this.waiter;
-    const slotLeft = marker?.kind === 'h' && marker.handoff ? this.options.onHandoff(marker.queue, marker.handoff) : false;
+    const slotLeft = marker?.kind === 'h' ? this.options.onHandoff(marker.queue, marker.handoff) : false;
     if (waiter) {
       this.waiter = undefined;
       waiter(marker);

@@ -18,7 +18,7 @@ export interface Handoff {
 }
 
 /** The first character of every hand-off member (markers are the single characters `p` and `d`). */
-export const HANDOFF_PREFIX = 'h';
+const HANDOFF_PREFIX = 'h';
 
 /** Builds the wake-set member of a hand-off (the same bytes the Lua scripts build). */
 export function handoffMember(h: Handoff): string {

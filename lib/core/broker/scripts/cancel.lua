@@ -7,7 +7,6 @@ ARGV[1] id
 Returns: 1 removed, 2 active (the caller publishes the cancel), 0 not found or not cancelable (archived/completed)
 ]]
 local id = ARGV[1]
-local removed = 0
 local leased = redis.call('ZSCORE', KEYS[5], id)
 if leased then
   local stored = tonumber(leased) % 1 == 0 and redis.call('HGET', KEYS[1], id)
@@ -16,9 +15,8 @@ if leased then
   end
   redis.call('ZREM', KEYS[5], id)
   redis.call('SREM', KEYS[6], id)
-  removed = 1
 else
-  removed = redis.call('ZREM', KEYS[3], id) + redis.call('ZREM', KEYS[4], id)
+  local removed = redis.call('ZREM', KEYS[3], id) + redis.call('ZREM', KEYS[4], id)
   if removed == 0 then removed = redis.call('LREM', KEYS[2], 1, id) end
   if removed == 0 then return 0 end
 end

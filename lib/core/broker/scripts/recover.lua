@@ -27,25 +27,25 @@ for i = 0, n - 1 do
     local stored = redis.call('HGET', KEYS[1], id)
     unstarted = stored and redis.call('ZREM', KEYS[6], 'h' .. #id .. ':' .. id .. string.format('%.0f', tonumber(s)) .. ':' .. stored) == 1
   end
-  if unstarted then
+  if ok then
     redis.call('ZREM', KEYS[2], id)
     redis.call('SREM', KEYS[3], id)
-    redis.call('RPUSH', KEYS[4], id)
-    toPending = toPending + 1
-    handedBack = handedBack + 1
-  elseif ok then
-    count = count + 1
-    redis.call('ZREM', KEYS[2], id)
-    redis.call('SREM', KEYS[3], id)
-    redis.call('HSET', KEYS[1], id, ARGV[b + 2])
-    if ARGV[b + 3] == 'archive' then
-      redis.call('ZADD', KEYS[5], ARGV[1], id)
-      if redis.call('SREM', KEYS[7], id) == 1 then
-        redis.call('PUBLISH', ARGV[3], '[' .. cjson.encode(id) .. ',"archived",' .. cjson.encode(ARGV[b + 4]) .. ']')
-      end
-    else
-      redis.call('LPUSH', KEYS[4], id)
+    if unstarted then
+      redis.call('RPUSH', KEYS[4], id)
       toPending = toPending + 1
+      handedBack = handedBack + 1
+    else
+      count = count + 1
+      redis.call('HSET', KEYS[1], id, ARGV[b + 2])
+      if ARGV[b + 3] == 'archive' then
+        redis.call('ZADD', KEYS[5], ARGV[1], id)
+        if redis.call('SREM', KEYS[7], id) == 1 then
+          redis.call('PUBLISH', ARGV[3], '[' .. cjson.encode(id) .. ',"archived",' .. cjson.encode(ARGV[b + 4]) .. ']')
+        end
+      else
+        redis.call('LPUSH', KEYS[4], id)
+        toPending = toPending + 1
+      end
     end
   end
 end
