@@ -4,7 +4,7 @@
  * round, each measurement in its own Node process. Prints the JSON (also written to .bench-out/last.json) and a table
  * with the ratios and targets. Exit code 0 even when a target fails; non-zero only when the bench itself breaks.
  *
- * Environment: BENCH_ROUNDS (measured rounds, default 7), BENCH_QUICK=1 (smaller, ~2 min; full run ~7 min), BENCH_PIN=0 (no taskset),
+ * Environment: BENCH_ROUNDS (measured rounds, default 7), BENCH_QUICK=1 (smaller, ~2 min; full run ~8 min), BENCH_PIN=0 (no taskset),
  * BENCH_LIBS=taskq,bullmq (subset), BENCH_ONLY=throughput,enqueue,... (subset of workloads), BENCH_PROFILE=1 (also
  * a --cpu-prof run of the taskq drain, summarised).
  */
@@ -51,7 +51,7 @@ export const PARAMS = {
   // tasks once 3000 have run (perf.md §5: a warm-up excludes the JIT). Nine short rounds rather than a few long ones:
   // this machine has bursts of scheduling noise lasting seconds, and the gate takes the median of per-round ratios.
   latency: QUICK
-    ? { warmup: 100, coldSamples: 300, settle: 1_000, samples: 500, concurrency: 100, gapMs: 2 }
+    ? { warmup: 100, coldSamples: 300, settle: 2_600, samples: 500, concurrency: 100, gapMs: 2 }
     : { warmup: 200, coldSamples: 800, settle: 2_000, samples: 1_500, concurrency: 100, gapMs: 2 },
   latencyRounds: QUICK ? 1 : 9,
   delayed: {
