@@ -4,7 +4,7 @@
  * with the ticks this process won whose fire time is in [from, to) (lateness = script reply time - fire time, ms,
  * on the Redis-aligned clock); on { type: 'stop' } shuts down and exits.
  */
-import { TaskScheduler } from '../lib/core/scheduler.js';
+import { TaskScheduler } from '../lib/core/periodic/scheduler.js';
 
 const fireTimes: number[] = [];
 const lateness: number[] = [];

@@ -11,13 +11,13 @@
  * BENCH_REDIS_URL (use that server instead of starting one; its commandstats are reset).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { cpSync, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { decodeMessage } from '../lib/core/broker/codec.js';
-import { QueueKeys } from '../lib/core/broker/keys.js';
-import { TaskScheduler, type PeriodicEntryInput } from '../lib/core/scheduler.js';
+import { QueueKeys } from '../lib/core/broker/redis/keys.js';
+import { TaskScheduler, type PeriodicEntryInput } from '../lib/core/index.js';
 import { commandDelta, round, ServerProbe, startBenchRedis, type CommandDelta } from './redis.js';
 import { percentile } from './stats.js';
 
@@ -85,13 +85,10 @@ const CHILD = fileURLToPath(new URL('./scheduler-child.js', import.meta.url));
 
 /** tsc does not copy the Lua scripts next to the compiled engine: do it when they are missing. */
 function ensureCompiledScripts(): void {
-  const compiled = fileURLToPath(new URL('../lib/core/broker/scripts/', import.meta.url));
-  const source = resolve('lib/core/broker/scripts');
+  const compiled = fileURLToPath(new URL('../lib/core/broker/redis/scripts/', import.meta.url));
+  const source = resolve('lib/core/broker/redis/scripts');
   if (!existsSync(source) || resolve(compiled) === source) return;
-  mkdirSync(compiled, { recursive: true });
-  for (const file of readdirSync(source)) {
-    if (file.endsWith('.lua')) copyFileSync(join(source, file), join(compiled, file));
-  }
+  cpSync(source, compiled, { recursive: true });
 }
 
 interface Child {

@@ -1,6 +1,6 @@
 /** nestjs-taskq's core: TaskClient (enqueue / enqueueMany) and TaskWorker, default options except concurrency. */
 import type { Redis } from 'ioredis';
-import { QueueKeys } from '../../lib/core/broker/keys.js';
+import { QueueKeys } from '../../lib/core/broker/redis/keys.js';
 import { TaskClient, TaskWorker } from '../../lib/core/index.js';
 import type { ServerProbe } from '../redis.js';
 import { sleep } from '../stats.js';

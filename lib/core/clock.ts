@@ -25,3 +25,8 @@ export class SimulatedClock implements Clock {
     this.current = typeof at === 'number' ? at : at.getTime();
   }
 }
+
+/** UTC day (`YYYY-MM-DD`) of a timestamp, the unit of the daily counters. */
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}

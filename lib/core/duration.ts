@@ -1,11 +1,32 @@
 import { InvalidOptionError } from './errors.js';
 
-/** A duration: milliseconds as a number, or a string such as `'500ms'`, `'30s'`, `'5m'`, `'24h'`, `'7d'`. */
+/**
+ * A duration: milliseconds as a number, or a string of one or more `<number><unit>` parts with the units `ms`, `s`,
+ * `m`, `h`, `d`, e.g. `'500ms'`, `'30s'`, `'1.5h'`, `'1h30m'`, `'7d'`. The same grammar as `@every <duration>`.
+ */
 export type Duration = number | string;
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const DURATION_PATTERN = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/;
-const ALLOWED = `a non-negative number of milliseconds or a string like '500ms', '30s', '5m', '24h', '7d'`;
+const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
+const ALLOWED = `a non-negative number of milliseconds or a string like '500ms', '30s', '5m', '1h30m', '24h', '7d'`;
+
+/**
+ * Reads the string form of a {@link Duration} (surrounding whitespace ignored, none inside). Returns whole ms, or
+ * undefined when the text is not a duration.
+ */
+export function parseDurationText(text: string): number | undefined {
+  const compact = text.trim();
+  if (compact.length === 0) return undefined;
+  PART.lastIndex = 0;
+  let total = 0;
+  while (PART.lastIndex < compact.length) {
+    const start = PART.lastIndex;
+    const match = PART.exec(compact);
+    if (!match || match.index !== start) return undefined;
+    total += Number(match[1]) * UNIT_MS[match[2]];
+  }
+  return Math.round(total);
+}
 
 /**
  * Parses a {@link Duration} into whole milliseconds.
@@ -17,9 +38,9 @@ export function parseDuration(value: Duration, field: string): number {
     return Math.round(value);
   }
   if (typeof value === 'string') {
-    const match = DURATION_PATTERN.exec(value);
-    if (!match) throw new InvalidOptionError(field, `got "${value}"; expected ${ALLOWED}`);
-    return Math.round(Number(match[1]) * UNIT_MS[match[2]]);
+    const ms = parseDurationText(value);
+    if (ms === undefined) throw new InvalidOptionError(field, `got "${value}"; expected ${ALLOWED}`);
+    return ms;
   }
   throw new InvalidOptionError(field, `got ${typeof value}; expected ${ALLOWED}`);
 }

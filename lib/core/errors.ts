@@ -1,8 +1,11 @@
 /**
- * Every error code the library uses. Codes are stable: match on `error.code`, not on messages.
+ * Every error code the library reports, each with its own class below. Codes are stable: match on `error.code`, not
+ * on messages. The codes scripts return and the errors they become are mapped in one place:
+ * broker/script-codes.ts.
  */
 export type TaskqErrorCode =
   | 'INVALID_OPTION'
+  | 'INVALID_CRONSPEC'
   | 'DUPLICATE_TASK'
   | 'TASK_ID_CONFLICT'
   | 'TASK_NOT_FOUND'
@@ -17,7 +20,7 @@ export type TaskqErrorCode =
   | 'SHUTDOWN'
   | 'CLOSED'
   | 'INVALID_STATE'
-  | 'INVALID_CRONSPEC';
+  | 'REDIS_UNAVAILABLE';
 
 /** Base class of every error the library throws; `code` tells them apart. */
 export class TaskqError extends Error {
@@ -41,6 +44,23 @@ export class InvalidOptionError extends TaskqError {
   constructor(field: string, message: string, options?: { cause?: unknown }) {
     super('INVALID_OPTION', `invalid ${field}: ${message}`, options);
     this.field = field;
+  }
+}
+
+/**
+ * A cronspec was rejected at registration: the message quotes it and says what is allowed. Nothing was stored. A bad
+ * cronspec is a bad option (`instanceof InvalidOptionError` holds, `field` is `'cronspec'`), with a code of its own.
+ */
+export class InvalidCronspecError extends InvalidOptionError {
+  override readonly code: TaskqErrorCode = 'INVALID_CRONSPEC';
+
+  constructor(
+    /** The rejected cronspec, as given. */
+    readonly cronspec: string,
+    reason: string,
+  ) {
+    super('cronspec', reason);
+    this.message = `invalid cronspec ${JSON.stringify(cronspec)}: ${reason}`;
   }
 }
 
@@ -78,6 +98,16 @@ export class TaskNotFoundError extends TaskqError {
 export class TaskTimeoutError extends TaskqError {
   constructor(message: string) {
     super('TASK_TIMEOUT', message);
+  }
+}
+
+/** The attempt was stopped because the task passed its absolute `deadline`. */
+export class DeadlineExceededError extends TaskqError {
+  constructor(
+    readonly taskId: string,
+    readonly deadline: Date,
+  ) {
+    super('DEADLINE_EXCEEDED', `task "${taskId}" passed its deadline ${deadline.toISOString()}`);
   }
 }
 
@@ -122,17 +152,45 @@ export class ShutdownError extends TaskqError {
   }
 }
 
-/** An operation on a closed client, worker or inspector. */
+/** A task's type has no handler in the worker that claimed it; the task is retried (another worker may have one). */
+export class NoHandlerError extends TaskqError {
+  constructor(
+    readonly type: string,
+    message = `no handler for task type "${type}"`,
+  ) {
+    super('NO_HANDLER', message);
+  }
+}
+
+/** A stored task record cannot be decoded (written by hand, by another version, or damaged); it is archived. */
+export class CorruptTaskError extends TaskqError {
+  constructor(reason: string) {
+    super('CORRUPT_TASK', `corrupt task message: ${reason}`);
+  }
+}
+
+/** An operation on a closed client, worker, scheduler or inspector. */
 export class ClosedError extends TaskqError {
   constructor(what: string) {
     super('CLOSED', `${what} is closed`);
   }
 }
 
-/** The task is not in a state that allows the operation (e.g. running an active task). */
+/** The object or task is not in a state that allows the operation (e.g. running an active task). */
 export class InvalidStateError extends TaskqError {
   constructor(message: string) {
     super('INVALID_STATE', message);
+  }
+}
+
+/** Redis did not answer in time (at start, or for an enqueue): `address` says where it was looked for. */
+export class RedisUnavailableError extends TaskqError {
+  constructor(
+    readonly address: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super('REDIS_UNAVAILABLE', message, options);
   }
 }
 
@@ -141,8 +199,7 @@ export function toError(thrown: unknown): Error {
   if (thrown instanceof Error) return thrown;
   if (typeof thrown === 'string') return new Error(thrown);
   if (thrown && typeof thrown === 'object' && 'message' in thrown && typeof thrown.message === 'string') {
-    const wrapped = new Error(thrown.message, { cause: thrown });
-    return wrapped;
+    return new Error(thrown.message, { cause: thrown });
   }
   let text: string;
   try {

@@ -1,27 +1,34 @@
-export { TaskClient, type WaitOptions } from './client.js';
+// The engine's public surface (README "Quick start (plain Node)" and API.md): the four public classes, their option
+// and event types, the task types, the errors, durations and clocks. Internal helpers (resolvers, validators, the
+// broker) are not exported.
+export { TaskClient, type ClientOptions, type WaitOptions } from './client.js';
 export { TaskWorker, DEFAULT_START_TIMEOUT_MS, type WorkerInternals } from './worker.js';
-export type { WorkerEvents } from './processor.js';
+export { TaskInspector, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type QueueInfo, type ListTasksPage, type InspectorOptions } from './inspector.js';
+export { TaskScheduler } from './periodic/scheduler.js';
+export {
+  DEFAULT_MISFIRE_GRACE_MS,
+  DEFAULT_SYNC_INTERVAL_MS,
+  type PeriodicEntry,
+  type PeriodicEntryInput,
+  type SchedulerOptions,
+  type SyncResult,
+} from './periodic/scheduler-options.js';
+export type { CatchUpPolicy, PeriodicOptions } from './periodic/entry.js';
+export { FIRE_TIME_HEADER, PERIODIC_ID_HEADER } from './periodic/fire-message.js';
+export type { PeriodicFireEvent, SchedulerLogger } from './periodic/ticker.js';
 export * from './errors.js';
-export * from './options.js';
-export type { Duration } from './duration.js';
-export { parseDuration } from './duration.js';
+export { DEFAULT_PREFIX, DEFAULT_QUEUE, MAX_QUEUE_NAME_LENGTH, type RedisConnection, type SentinelAddress, type TaskqOptions } from './options.js';
+export { DEFAULT_MAX_RETRY, DEFAULT_TIMEOUT_MS, type EnqueueOptions } from './enqueue-options.js';
+export {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_LEASE_MS,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  defaultRetryDelay,
+  type WorkerOptions,
+} from './worker-options.js';
+export { JSON_CODEC, type PayloadCodec } from './payload-codec.js';
+export type { LifecycleEvents, WorkerEvents, BrokerStatus } from './events.js';
+export { parseDuration, type Duration } from './duration.js';
 export type { Task, TaskInfo, TaskState, TaskHandlerFn } from './task.js';
 export { TASK_STATES } from './task.js';
 export { systemClock, SimulatedClock, type Clock } from './clock.js';
-export { TaskInspector, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type QueueInfo, type ListTasksPage, type InspectorOptions } from './inspector.js';
-export {
-  TaskScheduler,
-  DEFAULT_MISFIRE_GRACE_MS,
-  DEFAULT_SYNC_INTERVAL_MS,
-  FIRE_TIME_HEADER,
-  PERIODIC_ID_HEADER,
-  InvalidCronspecError,
-  type CatchUpPolicy,
-  type PeriodicOptions,
-  type PeriodicEntry,
-  type PeriodicEntryInput,
-  type PeriodicFireEvent,
-  type SchedulerLogger,
-  type SchedulerOptions,
-  type SyncResult,
-} from './scheduler.js';

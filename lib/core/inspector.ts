@@ -1,18 +1,14 @@
-import { CorruptMessageError, decodeMessage, encodeMessage } from './broker/codec.js';
-import { utcDay } from './broker/keys.js';
-import { RedisBroker, type StoredTask } from './broker/redis-broker.js';
-import { systemClock, type Clock } from './clock.js';
-import { closeClient, connect, type RedisClient } from './connection.js';
-import { ClosedError, InvalidOptionError, InvalidStateError, TaskNotFoundError } from './errors.js';
-import {
-  DEFAULT_PREFIX,
-  validatePrefix,
-  validateQueueName,
-  type PayloadCodec,
-  type TaskqOptions,
-} from './options.js';
+import type { StoredTask } from './broker/broker.js';
+import { decodeMessage, encodeMessage } from './broker/codec.js';
+import { taskOpError, type TaskOpOutcome } from './broker/script-codes.js';
+import { systemClock, utcDay, type Clock } from './clock.js';
+import { CorruptTaskError, InvalidOptionError, TaskNotFoundError } from './errors.js';
+import { TaskqLifecycle } from './lifecycle.js';
+import { validateQueueName, type TaskqOptions } from './options.js';
 import { TASK_STATES, type TaskInfo, type TaskState } from './task.js';
-import { JSON_CODEC, toTaskInfo } from './task-info.js';
+import { toTaskInfo } from './task-info.js';
+import { uniqueLockOf } from './unique-lock.js';
+import { validateTaskId } from './validate.js';
 
 /** A snapshot of one queue, as {@link TaskInspector.queueInfo} reports it. */
 export interface QueueInfo {
@@ -98,14 +94,8 @@ interface Located {
  * await inspector.close();
  * ```
  */
-export class TaskInspector {
-  /** The command connection (yours if you passed an instance in). */
-  readonly redis: RedisClient;
-  private readonly owned: boolean;
-  private readonly broker: RedisBroker;
-  private readonly codec: PayloadCodec;
+export class TaskInspector extends TaskqLifecycle {
   private readonly clock: Clock;
-  private closed = false;
 
   /**
    * Creates an inspector. It connects lazily like ioredis does; a connection instance you pass in is used as it is
@@ -113,19 +103,14 @@ export class TaskInspector {
    * @throws InvalidOptionError for an invalid prefix.
    */
   constructor(options: InspectorOptions = {}) {
-    const prefix = validatePrefix(options.prefix ?? DEFAULT_PREFIX);
-    const { client, owned } = connect(options.connection, 'taskq:inspector');
-    this.redis = client;
-    this.owned = owned;
-    this.broker = new RedisBroker(client, prefix);
-    this.codec = options.codec ?? JSON_CODEC;
+    super(options, 'TaskInspector', 'taskq:inspector');
     this.clock = options.clock ?? systemClock;
   }
 
   /** Every registered queue name (every queue a task was ever enqueued to or a worker served), sorted. */
   async queues(): Promise<string[]> {
     this.assertOpen();
-    return this.broker.queues();
+    return this.broker.producer.queues();
   }
 
   /**
@@ -137,17 +122,16 @@ export class TaskInspector {
     this.assertOpen();
     validateQueueName(queue);
     const now = this.clock.now();
-    const snap = await this.broker.queueSnapshot(queue, utcDay(now));
+    const snap = await this.broker.inspect.queueSnapshot(queue, utcDay(now));
     let latency = 0;
     if (snap.pending > 0) {
-      let head =
-        snap.headId !== undefined ? (await this.broker.messages(queue, [snap.headId]))[0] : undefined;
-      if (head === undefined) head = (await this.broker.pendingHead(queue))?.message;
+      let head = snap.headId !== undefined ? (await this.broker.worker.messages(queue, [snap.headId]))[0] : undefined;
+      if (head === undefined) head = (await this.broker.inspect.pendingHead(queue))?.message;
       if (head !== undefined) {
         try {
           latency = Math.max(0, now - decodeMessage(head).readyAt);
         } catch (err) {
-          if (!(err instanceof CorruptMessageError)) throw err;
+          if (!(err instanceof CorruptTaskError)) throw err;
           // A corrupt head has no ready-at time; the worker archives it when it gets to it.
         }
       }
@@ -209,7 +193,7 @@ export class TaskInspector {
     const start = (pageNo - 1) * size;
     if (!Number.isSafeInteger(start + size))
       throw new InvalidOptionError('page', `got ${pageNo}; the page is out of range`);
-    const listed = await this.broker.listTasks(queue, state, start, size);
+    const listed = await this.broker.inspect.listTasks(queue, state, start, size);
     return listed.map((t) => toTaskInfo(queue, t.id, t.stored, this.codec));
   }
 
@@ -241,12 +225,8 @@ export class TaskInspector {
     } catch {
       // a corrupt record moves as it is; the worker archives it with the reason
     }
-    const code = await this.broker.runTask(found.queue, id, rewrite);
-    this.check(code, id, found.queue, 'runTask', 'scheduled, retry or archived', {
-      '-1': 'active',
-      '-2': 'pending',
-      '-3': 'completed',
-    });
+    const code = await this.broker.inspect.runTask(found.queue, id, rewrite);
+    this.check(code, 'runTask', id, found.queue, 'scheduled, retry or archived');
   }
 
   /**
@@ -259,12 +239,8 @@ export class TaskInspector {
     this.assertOpen();
     const found = await this.locate(id, queue);
     if (!found) throw new TaskNotFoundError(id, queue);
-    const code = await this.broker.archiveTask(found.queue, id, this.clock.now());
-    this.check(code, id, found.queue, 'archiveTask', 'pending, scheduled or retry', {
-      '-1': 'active',
-      '-2': 'archived',
-      '-3': 'completed',
-    });
+    const code = await this.broker.inspect.archiveTask(found.queue, id, this.clock.now());
+    this.check(code, 'archiveTask', id, found.queue, 'pending, scheduled or retry');
   }
 
   /**
@@ -278,11 +254,8 @@ export class TaskInspector {
     this.assertOpen();
     const found = await this.locate(id, queue);
     if (!found) throw new TaskNotFoundError(id, queue);
-    const uniqueKey = this.broker.uniqueKeyOf(found.queue, found.stored.message);
-    const code = await this.broker.deleteTask(found.queue, id, uniqueKey);
-    this.check(code, id, found.queue, 'deleteTask', 'pending, scheduled, retry, archived or completed', {
-      '-1': 'active',
-    });
+    const code = await this.broker.inspect.deleteTask(found.queue, id, uniqueLockOf(found.stored.message));
+    this.check(code, 'deleteTask', id, found.queue, 'pending, scheduled, retry, archived or completed');
   }
 
   /**
@@ -293,7 +266,7 @@ export class TaskInspector {
   async pauseQueue(queue: string): Promise<void> {
     this.assertOpen();
     validateQueueName(queue);
-    await this.broker.pause(queue, this.clock.now());
+    await this.broker.inspect.pause(queue, this.clock.now());
   }
 
   /**
@@ -304,41 +277,24 @@ export class TaskInspector {
   async unpauseQueue(queue: string): Promise<void> {
     this.assertOpen();
     validateQueueName(queue);
-    await this.broker.unpause(queue);
+    await this.broker.inspect.unpause(queue);
   }
 
   /** Closes the connection the inspector created (never one you passed in). Later calls throw ClosedError. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.owned) await closeClient(this.redis);
-  }
-
-  private assertOpen(): void {
-    if (this.closed) throw new ClosedError('TaskInspector');
+    if (this.markClosed()) await this.closeBroker();
   }
 
   private async locate(id: string, queue?: string): Promise<Located | undefined> {
     validateTaskId(id);
     if (queue !== undefined) validateQueueName(queue);
-    return this.broker.locate(id, queue);
+    return this.broker.producer.locate(id, queue);
   }
 
-  /** Maps a script's return code: 1 ok, 0 not found, negative codes are the states that refuse the operation. */
-  private check(
-    code: number,
-    id: string,
-    queue: string,
-    op: string,
-    allowed: string,
-    refused: Record<string, TaskState>,
-  ): void {
-    if (code === 1) return;
-    if (code === 0) throw new TaskNotFoundError(id, queue);
-    const state = refused[String(code)];
-    throw new InvalidStateError(
-      `${op}: task "${id}" in queue "${queue}" is ${state ?? `in an unexpected state (code ${code})`}; ${op} applies to ${allowed} tasks`,
-    );
+  /** Throws the typed error a transition's code stands for (script-codes.ts). */
+  private check(code: TaskOpOutcome, op: string, id: string, queue: string, allowed: string): void {
+    const error = taskOpError(code, op, id, queue, allowed);
+    if (error) throw error;
   }
 }
 
@@ -350,14 +306,4 @@ function validateState(state: unknown): TaskState {
     );
   }
   return state as TaskState;
-}
-
-function validateTaskId(id: unknown): string {
-  if (typeof id !== 'string' || id.length === 0 || id.length > 256) {
-    throw new InvalidOptionError(
-      'id',
-      `got ${JSON.stringify(id)}; a task id is a non-empty string of at most 256 characters`,
-    );
-  }
-  return id;
 }

@@ -1,10 +1,10 @@
-import { CorruptMessageError, decodeMessage, type TaskMessage } from './broker/codec.js';
-import type { StoredTask } from './broker/redis-broker.js';
-import type { PayloadCodec } from './options.js';
+import type { StoredTask } from './broker/broker.js';
+import { decodeMessage, type TaskMessage } from './broker/codec.js';
+import { CorruptTaskError } from './errors.js';
+import type { PayloadCodec } from './payload-codec.js';
 import type { TaskInfo } from './task.js';
 
-/** The default codec: payloads are stored as they are (JSON). */
-export const JSON_CODEC: PayloadCodec = { encode: (p) => p, decode: (e) => e };
+export { JSON_CODEC } from './payload-codec.js';
 
 /** Builds the public {@link TaskInfo} of a stored task. A corrupt message yields a TaskInfo saying so. */
 export function toTaskInfo(queue: string, id: string, stored: StoredTask, codec: PayloadCodec): TaskInfo {
@@ -12,7 +12,7 @@ export function toTaskInfo(queue: string, id: string, stored: StoredTask, codec:
   try {
     message = decodeMessage(stored.message);
   } catch (err) {
-    if (!(err instanceof CorruptMessageError)) throw err;
+    if (!(err instanceof CorruptTaskError)) throw err;
     return { id, queue, type: '', payload: stored.message, state: stored.state, maxRetry: 0, retried: 0, lastError: err.message, headers: {} };
   }
   return messageToTaskInfo(queue, id, message, stored.state, stored.score, codec);

@@ -1,29 +1,21 @@
-import { EventEmitter } from 'node:events';
-import type { Redis } from 'ioredis';
 import { bounded } from './bounded.js';
-import { RedisBroker } from './broker/redis-broker.js';
+import type { WakeSource } from './broker/broker.js';
 import { systemClock, type Clock } from './clock.js';
-import { closeClient, connect, duplicate, type RedisClient } from './connection.js';
-import { ClosedError, InvalidOptionError, TaskqError, toError } from './errors.js';
-import { Forwarder } from './forwarder.js';
-import { Heartbeat } from './heartbeat.js';
+import { ClosedError, InvalidOptionError, InvalidStateError, toError } from './errors.js';
+import type { WorkerEvents } from './events.js';
 import { newTaskId } from './ids.js';
-import { Janitor } from './janitor.js';
-import {
-  DEFAULT_PREFIX,
-  resolveWorkerOptions,
-  validatePrefix,
-  validateTaskType,
-  type PayloadCodec,
-  type ResolvedWorkerOptions,
-  type TaskqOptions,
-  type WorkerOptions,
-} from './options.js';
-import { Processor, type WorkerEvents } from './processor.js';
-import { Recoverer } from './recoverer.js';
+import { TaskqLifecycle } from './lifecycle.js';
+import { validateTaskType, type TaskqOptions } from './options.js';
+import { Acker } from './processing/acker.js';
+import { ClaimLoop } from './processing/claim-loop.js';
+import { Forwarder } from './processing/forwarder.js';
+import { Heartbeat } from './processing/heartbeat.js';
+import { Janitor } from './processing/janitor.js';
+import { Recoverer } from './processing/recoverer.js';
+import { RunningTasks } from './processing/running-tasks.js';
+import { TaskRunner } from './processing/task-runner.js';
 import type { Task, TaskHandlerFn } from './task.js';
-import { JSON_CODEC } from './task-info.js';
-import { Waker } from './waker.js';
+import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './worker-options.js';
 
 /** How long `start()` waits for Redis before rejecting. */
 export const DEFAULT_START_TIMEOUT_MS = 10_000;
@@ -39,49 +31,48 @@ export interface WorkerInternals {
   startTimeout?: number;
 }
 
-type Listener<K extends keyof WorkerEvents> = (...args: WorkerEvents[K]) => void;
+/** The components of a started worker. */
+interface Components {
+  running: RunningTasks;
+  acker: Acker;
+  runner: TaskRunner;
+  wake: WakeSource;
+  claims: ClaimLoop;
+  forwarder: Forwarder;
+  heartbeat: Heartbeat;
+  recoverer: Recoverer;
+  janitor: Janitor;
+}
 
 /**
  * Runs handlers for task types. `start()` connects and begins fetching; `shutdown()` stops fetching, waits up to
  * `shutdownTimeout` for running tasks, gives unfinished ones back to the head of their queue, and closes the
  * connections it created.
  */
-export class TaskWorker {
-  /** The command connection (yours if you passed an instance in). */
-  readonly redis: RedisClient;
+export class TaskWorker extends TaskqLifecycle<WorkerEvents> {
   /** The resolved options. */
   readonly options: ResolvedWorkerOptions;
   /** A random id naming this worker in Redis (its idle registrations and its own wake key). */
   readonly id = newTaskId();
-  private readonly owned: boolean;
-  private readonly broker: RedisBroker;
-  private readonly codec: PayloadCodec;
   private readonly clock: Clock;
   private readonly startTimeoutMs: number;
   private readonly handlers = new Map<string, TaskHandlerFn>();
-  private readonly events = new EventEmitter();
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
-  private waker?: Waker;
-  private processor?: Processor;
-  private forwarder?: Forwarder;
-  private heartbeat?: Heartbeat;
-  private recoverer?: Recoverer;
-  private janitor?: Janitor;
-  private subscriber?: RedisClient;
+  private parts?: Components;
   private shutdownPromise?: Promise<void>;
 
   constructor(options: TaskqOptions & WorkerOptions & WorkerInternals = {}) {
-    this.options = resolveWorkerOptions(options);
-    const prefix = validatePrefix(options.prefix ?? DEFAULT_PREFIX);
-    this.codec = options.codec ?? JSON_CODEC;
+    const resolved = resolveWorkerOptions(options);
+    super(options, 'TaskWorker', 'taskq:worker');
+    this.options = resolved;
     this.clock = options.clock ?? systemClock;
     this.startTimeoutMs = options.startTimeout ?? DEFAULT_START_TIMEOUT_MS;
-    const { client, owned } = connect(options.connection, 'taskq:worker');
-    this.redis = client;
-    this.owned = owned;
-    this.broker = new RedisBroker(client, prefix);
-    this.events.on('error', () => undefined);
-    this.watchConnection(client);
+    let everReady = false;
+    this.broker.on('status', (status) => {
+      if (status !== 'connected') return;
+      if (everReady) this.parts?.claims.requestReclaim();
+      everReady = true;
+    });
   }
 
   /** Registers the handler of a task type (before or after start). */
@@ -104,66 +95,34 @@ export class TaskWorker {
 
   /** How many tasks run now. */
   get activeCount(): number {
-    return this.processor?.size ?? 0;
-  }
-
-  /** Subscribes to worker events ('active', 'completed', 'failed', 'archived', 'error', 'status'). */
-  on<K extends keyof WorkerEvents>(event: K, listener: Listener<K>): this {
-    this.events.on(event, listener as (...args: unknown[]) => void);
-    return this;
-  }
-
-  /** Removes an event listener. */
-  off<K extends keyof WorkerEvents>(event: K, listener: Listener<K>): this {
-    this.events.off(event, listener as (...args: unknown[]) => void);
-    return this;
+    return this.parts?.running.size ?? 0;
   }
 
   /**
    * Connects and starts fetching.
-   * @throws when Redis cannot be reached within the start timeout (the connections are closed again).
+   * @throws RedisUnavailableError when Redis cannot be reached within the start timeout (the connections are closed
+   *   again); InvalidStateError when called twice.
    */
   async start(): Promise<void> {
-    if (this.state !== 'new') throw new TaskqError('INVALID_STATE', `TaskWorker.start(): the worker is ${this.state}`);
+    if (this.state !== 'new') throw new InvalidStateError(`TaskWorker.start(): the worker is ${this.state}`);
     this.state = 'starting';
     try {
-      await this.waitForRedis();
+      await this.broker.ready(this.startTimeoutMs);
       const queues = this.options.queues.map((q) => q.name);
-      await this.broker.registerQueues(queues);
-      const onError = (err: Error): void => this.emitError(err);
-      this.waker = new Waker(this.redis, this.broker, queues, {
-        workerId: this.id,
-        leaseMs: this.options.leaseMs,
-        clock: this.clock,
-        onHandoff: (queue, handoff) => this.processor?.acceptHandoff(queue, handoff) ?? false,
-        onError,
-      });
-      this.forwarder = new Forwarder(this.broker, queues, this.clock, onError);
-      this.processor = new Processor(
-        this.broker,
-        this.options,
-        this.handlers,
-        this.codec,
-        this.clock,
-        this.waker,
-        this.events,
-        (queue, at) => this.forwarder?.noteDue(queue, at),
-        (queue) => this.forwarder?.refresh(queue),
-      );
-      this.heartbeat = new Heartbeat(this.broker, this.processor, this.clock, this.options.leaseMs, onError);
-      const recoverEvery = Math.min(5_000, Math.max(250, Math.floor(this.options.leaseMs / 2)));
-      this.recoverer = new Recoverer(this.broker, queues, this.clock, recoverEvery, onError);
-      this.janitor = new Janitor(this.broker, queues, this.clock, JANITOR_INTERVAL_MS, onError);
-      await this.subscribeCancel();
-      await this.forwarder.start();
-      await this.recoverer.start();
-      this.janitor.start();
-      this.heartbeat.start();
-      this.processor.start();
+      await this.broker.producer.registerQueues(queues);
+      const parts = this.assemble(queues);
+      this.parts = parts;
+      await this.broker.notify.subscribeCancel((queue, id) => parts.runner.cancel(queue, id));
+      await parts.forwarder.start();
+      await parts.recoverer.start();
+      parts.janitor.start();
+      parts.heartbeat.start();
+      parts.claims.start();
       this.state = 'running';
     } catch (err) {
       this.state = 'stopped';
-      await this.closeConnections();
+      await this.parts?.wake.close(0);
+      await this.closeBroker();
       throw err;
     }
   }
@@ -174,87 +133,124 @@ export class TaskWorker {
     return this.shutdownPromise;
   }
 
+  /** Wires the components; each receives only the slice of the broker it uses. */
+  private assemble(queues: string[]): Components {
+    const { leaseMs, concurrency, strictPriority } = this.options;
+    const worker = this.broker.worker;
+    const onError = (err: Error): void => this.emitError(err);
+    const clock = this.clock;
+    const running = new RunningTasks(clock, leaseMs);
+    // Late-bound: components report to others created after them (the runner to the claim loop, and so on).
+    const late: { parts?: Components } = {};
+    const loseLeases = (queue: string, ids: string[]): void => late.parts?.runner.loseLeases(queue, ids);
+    const acker = new Acker({
+      broker: worker,
+      clock,
+      leaseMs,
+      onLost: (queue, ids) =>
+        onError(
+          new Error(
+            `${ids.length} task(s) of queue "${queue}" were no longer held by this worker when acknowledged ` +
+              `(already acknowledged by a re-sent call, or taken over after the lease expired); nothing was written`,
+          ),
+        ),
+      onError,
+    });
+    const forwarder = new Forwarder({ broker: worker, queues, clock, onError });
+    const runner = new TaskRunner({
+      broker: worker,
+      running,
+      acker,
+      handlers: this.handlers,
+      codec: this.codec,
+      clock,
+      policy: this.options,
+      leaseMs,
+      events: this.events,
+      onRetryAt: (queue, at) => forwarder.noteDue(queue, at),
+      onSlotFreed: () => late.parts?.claims.notify(),
+      onError,
+    });
+    const wake = worker.openWakeSource(queues, {
+      workerId: this.id,
+      leaseMs,
+      clock,
+      onHandoff: (queue, handoff) => late.parts?.claims.acceptHandoff(queue, handoff) ?? false,
+      onError,
+    });
+    const claims = new ClaimLoop({
+      broker: worker,
+      running,
+      runner,
+      wake,
+      concurrency,
+      queues: this.options.queues,
+      strictPriority,
+      onDueChanged: (queue) => forwarder.refresh(queue),
+      onError,
+    });
+    const recoverEvery = Math.min(5_000, Math.max(250, Math.floor(leaseMs / 2)));
+    late.parts = {
+      running,
+      acker,
+      runner,
+      wake,
+      claims,
+      forwarder,
+      heartbeat: new Heartbeat({ broker: worker, running, clock, leaseMs, loseLeases, onError }),
+      recoverer: new Recoverer({ broker: worker, queues, clock, intervalMs: recoverEvery, onError }),
+      janitor: new Janitor({ broker: worker, queues, clock, intervalMs: JANITOR_INTERVAL_MS, onError }),
+    };
+    return late.parts;
+  }
+
   private async doShutdown(): Promise<void> {
     if (this.state === 'new') {
       this.state = 'stopped';
-      await this.closeConnections();
+      this.markClosed();
+      await this.closeBroker();
       return;
     }
     this.state = 'stopping';
-    const processor = this.processor;
-    this.forwarder?.shutdown();
-    this.recoverer?.shutdown();
-    this.janitor?.shutdown();
-    const stopping = processor?.stopFetching();
-    await this.waker?.close(SHUTDOWN_WRITE_GRACE_MS);
-    // Every wait below is bounded: with Redis down, commands wait for a reconnect forever (maxRetriesPerRequest:
-    // null), and a shutdown must still end. What could not be written is left to the lease recoverer.
-    await bounded(stopping, this.options.shutdownTimeoutMs);
-    if (processor) {
-      await processor.waitForIdle(this.options.shutdownTimeoutMs);
-      await bounded(processor.requeueRemaining(), SHUTDOWN_WRITE_GRACE_MS);
-      await bounded(processor.drainAcks(), SHUTDOWN_WRITE_GRACE_MS);
+    const parts = this.parts;
+    if (parts) {
+      parts.forwarder.shutdown();
+      parts.recoverer.shutdown();
+      parts.janitor.shutdown();
+      const stopping = parts.claims.stop();
+      await parts.wake.close(SHUTDOWN_WRITE_GRACE_MS);
+      // Every wait below is bounded: with Redis down, commands wait for a reconnect forever (maxRetriesPerRequest:
+      // null), and a shutdown must still end. What could not be written is left to the lease recoverer.
+      await bounded(stopping, this.options.shutdownTimeoutMs);
+      await parts.running.whenIdle(this.options.shutdownTimeoutMs);
+      await bounded(this.requeueRemaining(parts), SHUTDOWN_WRITE_GRACE_MS);
+      await bounded(parts.acker.drain(), SHUTDOWN_WRITE_GRACE_MS);
+      parts.heartbeat.shutdown();
     }
-    this.heartbeat?.shutdown();
     this.state = 'stopped';
-    await this.closeConnections();
+    this.markClosed();
+    await this.closeBroker();
   }
 
-  private async closeConnections(): Promise<void> {
-    if (this.subscriber) await closeClient(this.subscriber);
-    if (this.owned) await closeClient(this.redis);
+  /** Aborts every running task and gives it back to the head of its queue, after flushing acknowledgements. */
+  private async requeueRemaining(parts: Components): Promise<void> {
+    const held = parts.runner.abortAll();
+    await parts.acker.drain();
+    await parts.runner.drainGivebacks();
+    await Promise.all(
+      held.map(async ([queue, items]) => {
+        try {
+          await this.broker.worker.requeue(queue, items);
+        } catch (err) {
+          this.emitError(toError(err));
+        }
+      }),
+    );
   }
 
-  private async waitForRedis(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    let onError: ((err: Error) => void) | undefined;
-    try {
-      await Promise.race([
-        this.redis.ping(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new TaskqError('CLOSED', `Redis did not answer within ${this.startTimeoutMs} ms`)),
-            this.startTimeoutMs,
-          );
-          onError = (err: Error) => reject(new TaskqError('CLOSED', `cannot connect to Redis: ${err.message}`, { cause: err }));
-          this.redis.once('error', onError);
-        }),
-      ]);
-    } finally {
-      if (timer) clearTimeout(timer);
-      if (onError) this.redis.off('error', onError);
-    }
-  }
-
-  private async subscribeCancel(): Promise<void> {
-    const sub = duplicate(this.redis, 'taskq:worker:sub');
-    this.subscriber = sub;
-    sub.on('error', (err: Error) => {
-      if (this.state === 'running') this.emitError(err);
-    });
-    sub.on('message', (_channel: string, message: string) => {
-      try {
-        const [queue, id] = JSON.parse(message) as [string, string];
-        this.processor?.cancel(queue, id);
-      } catch (err) {
-        this.emitError(toError(err));
-      }
-    });
-    await (sub as Redis).subscribe(this.broker.global.cancel);
-  }
-
-  private watchConnection(client: RedisClient): void {
-    let everReady = false;
-    client.on('ready', () => {
-      if (everReady) this.processor?.requestReclaim();
-      everReady = true;
-      this.events.emit('status', 'connected');
-    });
-    client.on('reconnecting', () => this.events.emit('status', 'reconnecting'));
-    client.on('end', () => this.events.emit('status', 'disconnected'));
-    client.on('error', (err: Error) => {
-      if (this.state === 'running') this.emitError(err);
-    });
+  /** Connection errors are reported while the worker runs (before start and after shutdown nobody asked). */
+  protected override onBrokerError(err: Error): void {
+    if (this.state === 'running') this.emitError(err);
   }
 
   private emitError(err: Error): void {
@@ -263,13 +259,13 @@ export class TaskWorker {
 
   /** @internal For tests: run one recovery round now. */
   recoverNow(): Promise<number> {
-    if (!this.recoverer) throw new ClosedError('TaskWorker (not started)');
-    return this.recoverer.run(true);
+    if (!this.parts) throw new ClosedError('TaskWorker (not started)');
+    return this.parts.recoverer.run(true);
   }
 
   /** @internal For tests: run one janitor round now. */
   cleanNow(): Promise<number> {
-    if (!this.janitor) throw new ClosedError('TaskWorker (not started)');
-    return this.janitor.run();
+    if (!this.parts) throw new ClosedError('TaskWorker (not started)');
+    return this.parts.janitor.run();
   }
 }

@@ -1,4 +1,4 @@
-import type { PeriodicOptions } from '../core/periodic.js';
+import type { PeriodicOptions } from '../core/periodic/entry.js';
 import { TASKQ_EXTRAS_KEY } from './taskq.constants.js';
 import {
   describeMethod,

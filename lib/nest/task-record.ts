@@ -1,4 +1,4 @@
-import type { EnqueueOptions } from '../core/options.js';
+import type { EnqueueOptions } from '../core/enqueue-options.js';
 
 /**
  * A payload with its enqueue options, for `TaskqClient.emit()` / `send()` (as Nest's `RmqRecord` carries RabbitMQ

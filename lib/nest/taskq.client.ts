@@ -1,9 +1,10 @@
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { TaskClient } from '../core/client.js';
-import type { EnqueueOptions, TaskqOptions } from '../core/options.js';
-import { TaskScheduler, type PeriodicOptions } from '../core/scheduler.js';
+import type { EnqueueOptions } from '../core/enqueue-options.js';
+import type { TaskqOptions } from '../core/options.js';
+import type { PeriodicOptions } from '../core/periodic/entry.js';
+import { TaskScheduler } from '../core/periodic/scheduler.js';
 import type { TaskInfo } from '../core/task.js';
-import type { RedisClient } from '../core/connection.js';
 import { TaskRecord } from './task-record.js';
 import { codecFromNest, type TaskqDeserializer, type TaskqSerializer } from './taskq-codec.js';
 import { TaskqStatus, type TaskqClientEvents } from './taskq.events.js';
@@ -107,11 +108,11 @@ export class TaskqClient extends ClientProxy<TaskqClientEvents, TaskqStatus> {
     return this.getCore() as T;
   }
 
-  /** Subscribes to `status` and `error`. */
+  /** Subscribes to `status` and `error` (the core client's, see TaskqLifecycle). */
   override on<K extends keyof TaskqClientEvents>(event: K, callback: TaskqClientEvents[K]): void {
     const listener = callback as unknown as Listener;
     this.listeners.push([event, listener]);
-    if (this.core) this.attach(this.core.redis, event, listener);
+    if (this.core) this.core.on(event, listener as never);
   }
 
   /** `emit(type, payload | TaskRecord)`: enqueues and resolves with the TaskInfo. */
@@ -164,7 +165,7 @@ export class TaskqClient extends ClientProxy<TaskqClientEvents, TaskqStatus> {
     if (this.closed) this.closed = false;
     const core = new TaskClient(this.coreOptions);
     this.core = core;
-    this.watch(core.redis);
+    this.watch(core);
     return core;
   }
 
@@ -176,22 +177,9 @@ export class TaskqClient extends ClientProxy<TaskqClientEvents, TaskqStatus> {
     return scheduler;
   }
 
-  private watch(redis: RedisClient): void {
-    redis.on('ready', () => this._status$.next(TaskqStatus.CONNECTED));
-    redis.on('reconnecting', () => this._status$.next(TaskqStatus.RECONNECTING));
-    redis.on('end', () => this._status$.next(TaskqStatus.DISCONNECTED));
-    if (redis.status === 'ready') this._status$.next(TaskqStatus.CONNECTED);
-    for (const [event, listener] of this.listeners) this.attach(redis, event, listener);
-  }
-
-  private attach(redis: RedisClient, event: keyof TaskqClientEvents, listener: Listener): void {
-    if (event === 'error') {
-      redis.on('error', listener as (err: Error) => void);
-      return;
-    }
-    const cb = listener as (status: `${TaskqStatus}`) => void;
-    redis.on('ready', () => cb('connected'));
-    redis.on('reconnecting', () => cb('reconnecting'));
-    redis.on('end', () => cb('disconnected'));
+  private watch(core: TaskClient): void {
+    core.on('status', (status) => this._status$.next(status as TaskqStatus));
+    if (core.isReady) this._status$.next(TaskqStatus.CONNECTED);
+    for (const [event, listener] of this.listeners) core.on(event, listener as never);
   }
 }

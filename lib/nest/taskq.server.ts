@@ -6,11 +6,14 @@ import {
   type ReadPacket,
 } from '@nestjs/microservices';
 import { isObservable, lastValueFrom } from 'rxjs';
-import { InvalidOptionError, TaskqError } from '../core/errors.js';
-import { validateTaskType, type TaskqOptions, type WorkerOptions } from '../core/options.js';
-import { TaskScheduler, type PeriodicEntryInput, type PeriodicOptions } from '../core/scheduler.js';
+import { InvalidOptionError, InvalidStateError, NoHandlerError } from '../core/errors.js';
+import { validatePrefix, validateTaskType, type TaskqOptions } from '../core/options.js';
+import type { PeriodicOptions } from '../core/periodic/entry.js';
+import { TaskScheduler } from '../core/periodic/scheduler.js';
+import type { PeriodicEntryInput } from '../core/periodic/scheduler-options.js';
 import type { Task } from '../core/task.js';
 import { TaskWorker } from '../core/worker.js';
+import { resolveWorkerOptions, type WorkerOptions } from '../core/worker-options.js';
 import { installRpcExceptionsHook } from './rpc-exceptions.hook.js';
 import { readTaskqExtras } from './task-handler.decorator.js';
 import { resolveTaskError } from './task-error.js';
@@ -91,8 +94,17 @@ export class TaskqServer extends Server<TaskqServerEvents, TaskqStatus> implemen
   private lastStatus?: TaskqStatus;
   private readonly defaultStartHook: Server['onProcessingStartHook'];
 
+  /**
+   * @throws InvalidOptionError for an invalid option (concurrency, queues, durations, prefix...), here rather than at
+   *   `listen()`.
+   */
   constructor(private readonly options: TaskqServerOptions = {}) {
     super();
+    resolveWorkerOptions(options);
+    if (options.prefix !== undefined) validatePrefix(options.prefix);
+    if (options.periodicSource !== undefined && (typeof options.periodicSource !== 'string' || options.periodicSource.length === 0)) {
+      throw new InvalidOptionError('periodicSource', `got ${JSON.stringify(options.periodicSource)}; expected a non-empty string`);
+    }
     installRpcExceptionsHook();
     this.defaultStartHook = this.onProcessingStartHook;
   }
@@ -128,9 +140,9 @@ export class TaskqServer extends Server<TaskqServerEvents, TaskqStatus> implemen
     else this.pendingListeners.push([event, listener]);
   }
 
-  /** The core {@link TaskWorker}. @throws Error before `listen()` */
+  /** The core {@link TaskWorker}. @throws InvalidStateError before `listen()` */
   unwrap<T = TaskWorker>(): T {
-    if (!this.worker) throw new Error(NOT_LISTENING);
+    if (!this.worker) throw new InvalidStateError(NOT_LISTENING);
     return this.worker as T;
   }
 
@@ -161,7 +173,7 @@ export class TaskqServer extends Server<TaskqServerEvents, TaskqStatus> implemen
   }
 
   private async start(): Promise<void> {
-    if (this.worker) throw new TaskqError('INVALID_STATE', 'TaskqServer.listen() was already called');
+    if (this.worker) throw new InvalidStateError('TaskqServer.listen() was already called');
     const bindings = this.collectBindings();
     const { scheduler: runScheduler, periodicSource, serializer, deserializer, ...rest } = this.options;
     const codec = codecFromNest({ codec: rest.codec, serializer, deserializer });
@@ -236,7 +248,7 @@ export class TaskqServer extends Server<TaskqServerEvents, TaskqStatus> implemen
   /** Builds the per-type function the worker calls; precomputed at listen so the per-task path stays lean. */
   private runnerFor(handler: MessageHandler | null, type: string): TaskRunner {
     if (!handler) {
-      return () => Promise.reject(new TaskqError('NO_HANDLER', `no @TaskHandler for task type "${type}"`));
+      return () => Promise.reject(new NoHandlerError(type, `no @TaskHandler for task type "${type}"`));
     }
     return (data, ctx) => {
       // Without tracing hooks installed, skip the hook plumbing (two closures and a promise per task).

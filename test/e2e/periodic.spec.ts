@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TaskScheduler } from '../../lib/core/scheduler.js';
+import { TaskScheduler } from '../../lib/core/periodic/scheduler.js';
 import { PeriodicTask, TaskHandler, TaskqContext } from '../../lib/nest/index.js';
 import { testRedisUrl } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync } from 'node:fs';
+import { cpSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { findOrStartRedis, type FoundRedis } from '../../tools/redis-process.js';
@@ -27,6 +27,8 @@ export async function teardown(): Promise<void> {
  */
 function compileCoreForChildren(): string {
   const outDir = resolve('node_modules/.cache/taskq-test-dist');
+  // Files of an older tree must not linger next to the new ones.
+  rmSync(outDir, { recursive: true, force: true });
   try {
     execFileSync(process.execPath, [resolve('node_modules/typescript/bin/tsc'), '-p', 'tsconfig.child.json'], { stdio: 'pipe' });
   } catch (err) {
@@ -34,7 +36,7 @@ function compileCoreForChildren(): string {
     const out = String((err as { stdout?: Buffer }).stdout ?? '');
     console.warn(`tsc reported problems while compiling lib/core for child processes:\n${out.slice(0, 2000)}`);
   }
-  cpSync('lib/core/broker/scripts', resolve(outDir, 'core/broker/scripts'), { recursive: true });
+  cpSync('lib/core/broker/redis/scripts', resolve(outDir, 'core/broker/redis/scripts'), { recursive: true });
   return resolve(outDir, 'core/index.js');
 }
 

@@ -3,12 +3,11 @@
 // env: REDIS_URL, TASKQ_PREFIX, TASKQ_CORE_DIST. Prints one JSON line per event on stdout:
 //   {"event":"ready"}  then  {"event":"fire","id","fireTime","taskId","lateness"} per tick this process won.
 // SIGTERM: graceful shutdown, then {"event":"stopped"} and exit 0.
-import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const dist = process.env.TASKQ_CORE_DIST;
 if (!dist) throw new Error('TASKQ_CORE_DIST is not set');
-const { TaskScheduler } = await import(pathToFileURL(join(dirname(dist), 'scheduler.js')).href);
+const { TaskScheduler } = await import(pathToFileURL(dist).href);
 
 const emit = (event) => process.stdout.write(`${JSON.stringify(event)}\n`);
 const scheduler = new TaskScheduler({

@@ -7,7 +7,7 @@ import {
   TaskTimeoutError,
   type Task,
 } from '../../lib/core/index.js';
-import { observeScriptCalls } from '../../lib/core/broker/scripts.js';
+import { observeScriptCalls } from '../../lib/core/broker/redis/scripts.js';
 import { useTaskq } from '../helpers/taskq.js';
 import { deferred, waitFor } from '../helpers/wait.js';
 

@@ -115,7 +115,7 @@ describe('Redis restarted while a worker runs', () => {
     await server.kill();
     await reconnecting;
     // Let the wake connection see the close too and start reconnecting (its BZPOPMIN is then queued for a resend).
-    await waitFor(() => (worker as unknown as { waker: { groups: { client: Redis }[] } }).waker.groups[0].client.status !== 'ready', 'wake connection down');
+    await waitFor(() => (worker as unknown as { parts: { wake: { groups: { client: Redis }[] } } }).parts.wake.groups[0].client.status !== 'ready', 'wake connection down');
     const t0 = Date.now();
     const done = worker.shutdown().then(() => Date.now() - t0);
     const elapsed = await Promise.race([done, new Promise<string>((r) => setTimeout(() => r('still waiting after 3s'), 3000))]);
@@ -143,8 +143,12 @@ describe('Redis restarted while a worker runs', () => {
     const reconnecting = new Promise<void>((resolve) => worker.on('status', (s) => s === 'reconnecting' && resolve()));
     // If shutdown() ever hangs again, stop the worker's connections from reconnecting forever.
     cleanup.push(async () => {
-      const w = worker as unknown as { redis: Redis; subscriber?: Redis; waker?: { groups: { client: Redis }[] } };
-      for (const c of [w.redis, w.subscriber, ...(w.waker?.groups.map((g) => g.client) ?? [])]) c?.disconnect();
+      const w = worker as unknown as {
+        redis: Redis;
+        broker: { notify: { subscriber?: Redis } };
+        parts?: { wake: { groups: { client: Redis }[] } };
+      };
+      for (const c of [w.redis, w.broker.notify.subscriber, ...(w.parts?.wake.groups.map((g) => g.client) ?? [])]) c?.disconnect();
     });
     await worker.start();
     await client.enqueue('long', {});

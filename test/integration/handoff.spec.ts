@@ -1,11 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeMessage } from '../../lib/core/broker/codec.js';
-import { handoffMember } from '../../lib/core/broker/handoff.js';
-import { RedisBroker } from '../../lib/core/broker/redis-broker.js';
-import { observeScriptCalls, type ScriptName } from '../../lib/core/broker/scripts.js';
+import { handoffMember } from '../../lib/core/broker/redis/handoff.js';
+import { RedisBroker } from '../../lib/core/broker/redis/redis-broker.js';
+import { observeScriptCalls, type ScriptName } from '../../lib/core/broker/redis/scripts.js';
 import { systemClock } from '../../lib/core/clock.js';
 import { TaskInspector, type Task, type TaskWorker } from '../../lib/core/index.js';
-import { Waker } from '../../lib/core/waker.js';
 import { Redis } from 'ioredis';
 import { testRedisUrl } from '../helpers/redis.js';
 import { useTaskq } from '../helpers/taskq.js';
@@ -311,7 +310,7 @@ describe('hand-offs to idle workers', () => {
     const redis = new Redis(testRedisUrl());
     const broker = new RedisBroker(redis, tq.prefix);
     const handed: string[] = [];
-    const waker = new Waker(redis, broker, ['default'], {
+    const waker = broker.worker.openWakeSource(['default'], {
       workerId: 'w1',
       leaseMs: 30_000,
       clock: systemClock,

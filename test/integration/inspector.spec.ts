@@ -14,7 +14,7 @@ import {
   type TaskqOptions,
   type TaskState,
 } from '../../lib/core/index.js';
-import { utcDay } from '../../lib/core/broker/keys.js';
+import { utcDay } from '../../lib/core/broker/redis/keys.js';
 import { testRedisUrl } from '../helpers/redis.js';
 import { useTaskq } from '../helpers/taskq.js';
 import { deferred, waitFor } from '../helpers/wait.js';

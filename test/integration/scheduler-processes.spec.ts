@@ -1,7 +1,7 @@
 import { describe, expect, it, type TestContext } from 'vitest';
 import { decodeMessage } from '../../lib/core/broker/codec.js';
-import { QueueKeys } from '../../lib/core/broker/keys.js';
-import { TaskScheduler } from '../../lib/core/scheduler.js';
+import { QueueKeys } from '../../lib/core/broker/redis/keys.js';
+import { TaskScheduler } from '../../lib/core/periodic/scheduler.js';
 import { cleanupPrefix, testRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 import { spawnScheduler, type SchedulerProcess } from '../helpers/scheduler-processes.js';
 import { waitFor } from '../helpers/wait.js';

@@ -1,13 +1,13 @@
 import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeMessage } from '../../lib/core/broker/codec.js';
-import { GlobalKeys, QueueKeys } from '../../lib/core/broker/keys.js';
-import { observeScriptCalls } from '../../lib/core/broker/scripts.js';
+import { GlobalKeys, QueueKeys } from '../../lib/core/broker/redis/keys.js';
+import { observeScriptCalls } from '../../lib/core/broker/redis/scripts.js';
 import calculateSlot from 'cluster-key-slot';
 import { SimulatedClock } from '../../lib/core/clock.js';
-import { InvalidCronspecError } from '../../lib/core/cron.js';
+import { InvalidCronspecError } from '../../lib/core/periodic/cron.js';
 import { InvalidOptionError } from '../../lib/core/errors.js';
-import { TaskScheduler, type SchedulerLogger, type SchedulerOptions } from '../../lib/core/scheduler.js';
+import { TaskScheduler, type SchedulerLogger, type SchedulerOptions } from '../../lib/core/index.js';
 import { cleanupPrefix, testRedis, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 

@@ -1,6 +1,6 @@
 import calculateSlot from 'cluster-key-slot';
 import { afterEach, describe, expect, it } from 'vitest';
-import { observeScriptCalls, SCRIPT_NAMES, scriptSource, type ScriptName } from '../../lib/core/broker/scripts.js';
+import { observeScriptCalls, SCRIPT_NAMES, scriptSource, type ScriptName } from '../../lib/core/broker/redis/scripts.js';
 import { SimulatedClock, TaskInspector, TaskScheduler, type Task } from '../../lib/core/index.js';
 import { testRedisUrl } from '../helpers/redis.js';
 import { useTaskq } from '../helpers/taskq.js';

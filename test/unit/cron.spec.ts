@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidCronspecError, parseCronspec, parseEveryDuration } from '../../lib/core/cron.js';
+import { InvalidCronspecError, parseCronspec, parseEveryDuration } from '../../lib/core/periodic/cron.js';
 import { InvalidOptionError } from '../../lib/core/errors.js';
 
 const at = (iso: string): number => new Date(iso).getTime();

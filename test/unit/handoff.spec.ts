@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { handoffMember, parseHandoff } from '../../lib/core/broker/handoff.js';
+import { handoffMember, parseHandoff } from '../../lib/core/broker/redis/handoff.js';
 
 describe('hand-off members', () => {
   it('round-trips ids with colons and digits and messages with anything in them', () => {

@@ -1,17 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { decodeMessage } from '../../lib/core/broker/codec.js';
-import { InvalidCronspecError } from '../../lib/core/cron.js';
+import { InvalidCronspecError } from '../../lib/core/periodic/cron.js';
 import { InvalidOptionError } from '../../lib/core/errors.js';
 import {
   CorruptEntryError,
   decodeDefinition,
-  fireMessage,
-  fireMessageBuilder,
   parseState,
   resolvePeriodicEntry,
   type EntryDefinition,
-} from '../../lib/core/periodic.js';
-import { JSON_CODEC } from '../../lib/core/task-info.js';
+} from '../../lib/core/periodic/entry.js';
+import { fireMessage, fireMessageBuilder } from '../../lib/core/periodic/fire-message.js';
+import { JSON_CODEC } from '../../lib/core/payload-codec.js';
 
 const NOW = Date.parse('2025-01-01T00:00:00Z');
 

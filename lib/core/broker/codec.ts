@@ -1,4 +1,5 @@
-import { DEFAULT_MAX_RETRY, DEFAULT_TIMEOUT_MS } from '../options.js';
+import { CorruptTaskError } from '../errors.js';
+import { DEFAULT_MAX_RETRY, DEFAULT_TIMEOUT_MS } from '../enqueue-options.js';
 
 /**
  * A task as stored in the queue's task hash. The wire form is a compact JSON object (version 1) with one-letter keys
@@ -62,13 +63,6 @@ interface WireV1 {
   w?: 1;
 }
 
-/** Raised when a stored message cannot be decoded; the worker archives such tasks. */
-export class CorruptMessageError extends Error {
-  constructor(reason: string) {
-    super(`corrupt task message: ${reason}`);
-    this.name = 'CorruptMessageError';
-  }
-}
 
 /** Encodes a message. Throws TypeError when the payload or result cannot be JSON-encoded (BigInt, cycles). */
 export function encodeMessage(m: TaskMessage): string {
@@ -95,28 +89,28 @@ export function encodeMessage(m: TaskMessage): string {
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const optionalNumber = (v: unknown, field: string): number | undefined => {
   if (v === undefined) return undefined;
-  if (!isFiniteNumber(v)) throw new CorruptMessageError(`field "${field}" is not a number`);
+  if (!isFiniteNumber(v)) throw new CorruptTaskError(`field "${field}" is not a number`);
   return v;
 };
 
-/** Decodes a stored message. @throws CorruptMessageError with the reason when it is not a valid message. */
+/** Decodes a stored message. @throws CorruptTaskError with the reason when it is not a valid message. */
 export function decodeMessage(raw: string): TaskMessage {
   let wire: unknown;
   try {
     wire = JSON.parse(raw);
   } catch (err) {
-    throw new CorruptMessageError(`not JSON (${(err as Error).message})`);
+    throw new CorruptTaskError(`not JSON (${(err as Error).message})`);
   }
-  if (typeof wire !== 'object' || wire === null || Array.isArray(wire)) throw new CorruptMessageError('not a JSON object');
+  if (typeof wire !== 'object' || wire === null || Array.isArray(wire)) throw new CorruptTaskError('not a JSON object');
   const w = wire as Record<string, unknown>;
-  if (w.v !== undefined && w.v !== 1) throw new CorruptMessageError(`unknown format version ${String(w.v)}`);
-  if (typeof w.t !== 'string' || w.t.length === 0) throw new CorruptMessageError('missing task type');
-  if (!isFiniteNumber(w.s)) throw new CorruptMessageError('missing ready-at time');
+  if (w.v !== undefined && w.v !== 1) throw new CorruptTaskError(`unknown format version ${String(w.v)}`);
+  if (typeof w.t !== 'string' || w.t.length === 0) throw new CorruptTaskError('missing task type');
+  if (!isFiniteNumber(w.s)) throw new CorruptTaskError('missing ready-at time');
   if (w.h !== undefined && (typeof w.h !== 'object' || w.h === null || Array.isArray(w.h))) {
-    throw new CorruptMessageError('headers are not an object');
+    throw new CorruptTaskError('headers are not an object');
   }
-  if (w.e !== undefined && typeof w.e !== 'string') throw new CorruptMessageError('last error is not a string');
-  if (w.u !== undefined && typeof w.u !== 'string') throw new CorruptMessageError('unique digest is not a string');
+  if (w.e !== undefined && typeof w.e !== 'string') throw new CorruptTaskError('last error is not a string');
+  if (w.u !== undefined && typeof w.u !== 'string') throw new CorruptTaskError('unique digest is not a string');
   return {
     type: w.t,
     payload: w.p,

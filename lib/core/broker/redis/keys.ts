@@ -1,0 +1,118 @@
+/**
+ * Every Redis key name the library uses, in one place. Every key of a queue carries the queue as a Redis Cluster hash
+ * tag (`{queue}`), so a script that touches one queue touches one slot. Global keys (the queue registry, channels,
+ * periodic-entry registry) are only ever touched by plain commands, never inside a multi-key script.
+ */
+export class QueueKeys {
+  /** `<prefix>:{<queue>}`: the common part of every key of the queue. */
+  readonly base: string;
+  /** HASH task id → encoded task message (see ../codec.ts). One hash per queue keeps memory and round trips low. */
+  readonly tasks: string;
+  /** LIST of pending ids: enqueue pushes on the left, workers pop on the right (the head). */
+  readonly pending: string;
+  /** SET of active ids (claimed by a worker); each must also hold a lease. */
+  readonly active: string;
+  /** ZSET active id → lease expiry (ms, plus a worker tag in the fraction that fences finalize writes). */
+  readonly lease: string;
+  /** ZSET scheduled id → process-at time (ms). */
+  readonly scheduled: string;
+  /** ZSET retry id → retry-at time (ms). */
+  readonly retry: string;
+  /** ZSET archived id → archived-at time (ms). */
+  readonly archived: string;
+  /** ZSET completed id → expiry (ms) = completed-at + retention. */
+  readonly completed: string;
+  /** STRING present while the queue is paused. */
+  readonly paused: string;
+  /**
+   * ZSET that idle workers block on (BZPOPMIN), every member at score 0: the markers `p` (pending work) and `d` (an
+   * earlier due time), and hand-offs (`h…`, handoff.ts): tasks an enqueue leased for an idle worker, message included,
+   * so the worker starts them without another round trip.
+   */
+  readonly wake: string;
+  /** ZSET idle worker registration (`<leaseMs>:<workerId>`) → expiry ms: an enqueue hands tasks to these workers. */
+  readonly idle: string;
+  /** SET of ids someone waits on (waitForResult/send); finishing them publishes on {@link done}. */
+  readonly waiters: string;
+  /** Pub/sub channel on which finished waited-for tasks are announced. */
+  readonly done: string;
+  /** STRING counter of processed attempts, all time. */
+  readonly processed: string;
+  /** STRING counter of failed attempts, all time. */
+  readonly failed: string;
+  /** HASH periodic entry id → entry definition (JSON). */
+  readonly cronEntries: string;
+  /** HASH periodic entry id → last fire state (JSON); the compare-and-set target of a tick. */
+  readonly cronState: string;
+
+  constructor(
+    readonly prefix: string,
+    readonly queue: string,
+  ) {
+    this.base = `${prefix}:{${queue}}`;
+    this.tasks = `${this.base}:t`;
+    this.pending = `${this.base}:pending`;
+    this.active = `${this.base}:active`;
+    this.lease = `${this.base}:lease`;
+    this.scheduled = `${this.base}:scheduled`;
+    this.retry = `${this.base}:retry`;
+    this.archived = `${this.base}:archived`;
+    this.completed = `${this.base}:completed`;
+    this.paused = `${this.base}:paused`;
+    this.wake = `${this.base}:wake`;
+    this.idle = `${this.base}:idle`;
+    this.waiters = `${this.base}:waiters`;
+    this.done = `${this.base}:done`;
+    this.processed = `${this.base}:processed`;
+    this.failed = `${this.base}:failed`;
+    this.cronEntries = `${this.base}:cron`;
+    this.cronState = `${this.base}:cron:state`;
+  }
+
+  /** STRING counter of processed attempts on a UTC day (`YYYY-MM-DD`), expiring after 90 days. */
+  processedOn(day: string): string {
+    return `${this.base}:processed:${day}`;
+  }
+
+  /** STRING counter of failed attempts on a UTC day (`YYYY-MM-DD`), expiring after 90 days. */
+  failedOn(day: string): string {
+    return `${this.base}:failed:${day}`;
+  }
+
+  /**
+   * ZSET a worker blocks on next to the shared wake keys, written only by that worker itself (plain ZADD on
+   * shutdown), so it can end its own BZPOPMIN without dropping a hand-off popped in the same instant.
+   */
+  ownWake(workerId: string): string {
+    return `${this.base}:wake:${workerId}`;
+  }
+
+  /** STRING unique lock for (type, payload digest), holding the id of the task that owns it. */
+  unique(type: string, digest: string): string {
+    return `${this.base}:u:${type}:${digest}`;
+  }
+}
+
+/** Keys that are not tied to one queue. */
+export class GlobalKeys {
+  /** SET of every queue name that was ever used. */
+  readonly queues: string;
+  /** Pub/sub channel carrying ids of active tasks to cancel. */
+  readonly cancel: string;
+  /** SET of queue names that hold periodic entries. */
+  readonly cronQueues: string;
+  /** Pub/sub channel announcing that periodic entries changed. */
+  readonly cronChanged: string;
+
+  constructor(readonly prefix: string) {
+    this.queues = `${prefix}:queues`;
+    this.cancel = `${prefix}:cancel`;
+    this.cronQueues = `${prefix}:cron:queues`;
+    this.cronChanged = `${prefix}:cron:changed`;
+  }
+}
+
+export { utcDay } from '../../clock.js';
+
+/** How long daily counters live (90 days, as Asynq keeps them). */
+export const DAILY_STATS_TTL_MS = 90 * 86_400_000;

@@ -1,0 +1,72 @@
+import type { EnqueueItem, ProducerOps, StoredTask, UniqueLock } from '../broker.js';
+import type { EnqueueOutcome } from '../script-codes.js';
+import type { RedisContext } from './context.js';
+import { cancelScript, enqueueScript, taskInfoScript } from './script-table.js';
+
+/** Largest batch one script call carries (bounded by Lua's unpack limit). */
+export const MAX_SCRIPT_BATCH = 1000;
+
+/** The producers' operations on Redis (TaskClient), and the task reads the inspector shares. */
+export class RedisProducerOps implements ProducerOps {
+  constructor(private readonly ctx: RedisContext) {}
+
+  /** Registers queue names in the global registry (plain SADD, outside any script). */
+  async registerQueues(queues: string[]): Promise<void> {
+    if (queues.length > 0) await this.ctx.client.sadd(this.ctx.global.queues, ...queues);
+  }
+
+  async queues(): Promise<string[]> {
+    return (await this.ctx.client.smembers(this.ctx.global.queues)).sort();
+  }
+
+  /**
+   * Enqueues tasks of one queue; batches larger than {@link MAX_SCRIPT_BATCH} become several script calls sent in one
+   * pipeline (one round trip).
+   */
+  async enqueue(queue: string, items: EnqueueItem[], now: number): Promise<EnqueueOutcome[]> {
+    const k = this.ctx.keys(queue);
+    if (items.length <= MAX_SCRIPT_BATCH) return this.ctx.scripts.run(enqueueScript, { k, items, now });
+    const pipeline = this.ctx.client.pipeline();
+    for (let start = 0; start < items.length; start += MAX_SCRIPT_BATCH) {
+      this.ctx.scripts.queue(pipeline, enqueueScript, { k, items: items.slice(start, start + MAX_SCRIPT_BATCH), now });
+    }
+    const codes: EnqueueOutcome[] = [];
+    for (const [err, reply] of (await pipeline.exec()) ?? []) {
+      if (err) throw err;
+      codes.push(...enqueueScript.decode(reply));
+    }
+    return codes;
+  }
+
+  task(queue: string, id: string): Promise<StoredTask | undefined> {
+    return this.ctx.scripts.run(taskInfoScript, { k: this.ctx.keys(queue), id });
+  }
+
+  async locate(id: string, queue?: string): Promise<{ queue: string; stored: StoredTask } | undefined> {
+    if (queue !== undefined) {
+      const stored = await this.task(queue, id);
+      return stored ? { queue, stored } : undefined;
+    }
+    const queues = await this.queues();
+    const found = await Promise.all(queues.map(async (q) => ({ queue: q, stored: await this.task(q, id) })));
+    const hit = found.find((f) => f.stored !== undefined);
+    return hit?.stored ? { queue: hit.queue, stored: hit.stored } : undefined;
+  }
+
+  async addWaiter(queue: string, id: string): Promise<void> {
+    await this.ctx.client.sadd(this.ctx.keys(queue).waiters, id);
+  }
+
+  async removeWaiter(queue: string, id: string): Promise<void> {
+    await this.ctx.client.srem(this.ctx.keys(queue).waiters, id);
+  }
+
+  cancel(queue: string, id: string, unique?: UniqueLock): Promise<'removed' | 'active' | 'none'> {
+    const k = this.ctx.keys(queue);
+    return this.ctx.scripts.run(cancelScript, { k, id, uniqueKey: unique && k.unique(unique.type, unique.digest) });
+  }
+
+  async publishCancel(queue: string, id: string): Promise<void> {
+    await this.ctx.client.publish(this.ctx.global.cancel, JSON.stringify([queue, id]));
+  }
+}

@@ -1,0 +1,112 @@
+import type {
+  ArchiveItem,
+  ClaimedTask,
+  CompleteItem,
+  LeasedItem,
+  RecoverItem,
+  RetryItem,
+  WakeSource,
+  WakeSourceParams,
+  WorkerOps,
+} from '../broker.js';
+import type { RedisContext } from './context.js';
+import {
+  archiveScript,
+  completeScript,
+  dequeueScript,
+  extendLeaseScript,
+  forwardScript,
+  janitorScript,
+  recoverScript,
+  requeueScript,
+  retryScript,
+} from './script-table.js';
+import { RedisWakeSource } from './wake-source.js';
+
+/** Archive limits (as Asynq): at most this many archived tasks per queue... */
+export const MAX_ARCHIVED_TASKS = 10_000;
+/** ...kept at most this long (90 days). */
+export const MAX_ARCHIVE_AGE_MS = 90 * 86_400_000;
+
+/** A WITHSCORES reply (id, score, id, score...) as leases. */
+function leasedItems(flat: string[]): LeasedItem[] {
+  const out: LeasedItem[] = [];
+  for (let i = 0; i < flat.length; i += 2) out.push({ id: flat[i], leaseScore: flat[i + 1] });
+  return out;
+}
+
+/** The worker's operations on Redis: each state transition is one script call on one queue (one cluster slot). */
+export class RedisWorkerOps implements WorkerOps {
+  constructor(private readonly ctx: RedisContext) {}
+
+  dequeue(queue: string, count: number, leaseScore: string): Promise<{ tasks: ClaimedTask[]; dueChanged: boolean }> {
+    return this.ctx.scripts.run(dequeueScript, { k: this.ctx.keys(queue), count, leaseScore });
+  }
+
+  complete(queue: string, items: CompleteItem[], now: number): Promise<string[]> {
+    return this.ctx.scripts.run(completeScript, { k: this.ctx.keys(queue), items, ...this.ctx.day(now) });
+  }
+
+  retry(queue: string, items: RetryItem[], now: number): Promise<string[]> {
+    return this.ctx.scripts.run(retryScript, { k: this.ctx.keys(queue), items, ...this.ctx.day(now) });
+  }
+
+  archive(queue: string, items: ArchiveItem[], now: number): Promise<string[]> {
+    return this.ctx.scripts.run(archiveScript, {
+      k: this.ctx.keys(queue),
+      items,
+      now,
+      ...this.ctx.day(now),
+      maxArchived: MAX_ARCHIVED_TASKS,
+      maxAgeMs: MAX_ARCHIVE_AGE_MS,
+    });
+  }
+
+  requeue(queue: string, items: LeasedItem[]): Promise<string[]> {
+    return this.ctx.scripts.run(requeueScript, { k: this.ctx.keys(queue), items });
+  }
+
+  extendLeases(queue: string, items: LeasedItem[], newScore: string): Promise<string[]> {
+    return this.ctx.scripts.run(extendLeaseScript, { k: this.ctx.keys(queue), items, newScore });
+  }
+
+  forward(queue: string, now: number, limit = 1000): Promise<{ moved: number; nextDue?: number }> {
+    return this.ctx.scripts.run(forwardScript, { k: this.ctx.keys(queue), now, limit });
+  }
+
+  async expiredLeases(queue: string, now: number, limit = 100): Promise<LeasedItem[]> {
+    const key = this.ctx.keys(queue).lease;
+    return leasedItems(await this.ctx.client.zrangebyscore(key, '-inf', String(now), 'WITHSCORES', 'LIMIT', '0', String(limit)));
+  }
+
+  /** Every lease of the queue; the set is small: at most the total concurrency of all workers. */
+  async leases(queue: string): Promise<LeasedItem[]> {
+    return leasedItems(await this.ctx.client.zrange(this.ctx.keys(queue).lease, '0', '-1', 'WITHSCORES'));
+  }
+
+  async activeWithoutLease(queue: string): Promise<string[]> {
+    const k = this.ctx.keys(queue);
+    const active = await this.ctx.client.smembers(k.active);
+    if (active.length === 0) return [];
+    const scores = await this.ctx.client.zmscore(k.lease, ...active);
+    return active.filter((_, i) => scores[i] === null);
+  }
+
+  async messages(queue: string, ids: string[]): Promise<(string | undefined)[]> {
+    if (ids.length === 0) return [];
+    const values = await this.ctx.client.hmget(this.ctx.keys(queue).tasks, ...ids);
+    return values.map((v) => v ?? undefined);
+  }
+
+  recover(queue: string, items: RecoverItem[], now: number): Promise<number> {
+    return this.ctx.scripts.run(recoverScript, { k: this.ctx.keys(queue), items, now, ...this.ctx.day(now) });
+  }
+
+  janitor(queue: string, now: number, batch = 500): Promise<number> {
+    return this.ctx.scripts.run(janitorScript, { k: this.ctx.keys(queue), now, batch, maxAgeMs: MAX_ARCHIVE_AGE_MS });
+  }
+
+  openWakeSource(queues: string[], params: WakeSourceParams): WakeSource {
+    return new RedisWakeSource(this.ctx, queues, params);
+  }
+}
