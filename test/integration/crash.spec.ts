@@ -234,6 +234,17 @@ describe('crash safety', () => {
       expect(await tq.admin.scard(tq.key('default', 'active'))).toBe(0);
     });
 
+    it('an active task without a lease is found by the periodic rounds too (no recoverNow)', async () => {
+      const worker = tq.worker({ leaseDuration: '500ms' });
+      const ran = deferred<number>();
+      worker.handle('orphan', (task) => ran.resolve(task.retried));
+      await worker.start();
+      await tq.admin.hset(tq.key('default', 't'), 'orphan-p', JSON.stringify({ t: 'orphan', s: Date.now() }));
+      await tq.admin.sadd(tq.key('default', 'active'), 'orphan-p');
+      // Rounds every 250 ms, orphans scanned every fourth round: well within 5 s.
+      expect(await Promise.race([ran.promise, new Promise((r) => setTimeout(() => r('not recovered'), 5_000))])).toBe(1);
+    });
+
     it('an expired lease is reclaimed by a running worker’s periodic round (no recoverNow)', async () => {
       const client = tq.client();
       const worker = tq.worker({ leaseDuration: '500ms' });

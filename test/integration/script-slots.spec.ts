@@ -156,4 +156,11 @@ describe('script calls touch one cluster slot', () => {
     }
     expect(offenders).toEqual([]);
   });
+
+  it('checks the expanded sources: every include is resolved, and the fragments are part of what Redis runs', () => {
+    const withFence = ['complete', 'retry', 'archive', 'requeue', 'extend-lease'] as const;
+    for (const name of SCRIPT_NAMES) expect(scriptSource(name), name).not.toMatch(/@include/);
+    for (const name of withFence) expect(scriptSource(name), name).toContain('local function fence_leases(');
+    expect(scriptSource('enqueue')).toContain('local function handoff_member(');
+  });
 });

@@ -31,7 +31,8 @@ export class Recoverer {
 
   async start(): Promise<void> {
     await this.run(true);
-    this.timer = setInterval(() => void this.run(false), this.p.intervalMs);
+    // No argument: every ORPHAN_SCAN_EVERY-th round also scans for orphans.
+    this.timer = setInterval(() => void this.run(), this.p.intervalMs);
     this.timer.unref();
   }
 
