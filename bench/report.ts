@@ -127,9 +127,7 @@ export function buildReport(
     }),
   );
   const idle = Object.fromEntries(Object.entries(raw.idle).map(([k, v]) => [k, (v as IdleResult[])[0]]));
-  const memory = Object.fromEntries(
-    Object.entries(raw.memory).map(([k, v]) => [k, (v as MemoryResult[])[0]]),
-  );
+  const memory = Object.fromEntries(Object.entries(raw.memory).map(([k, v]) => [k, (v as MemoryResult[])[0]]));
   const tpRounds = (lib: LibName): number[] =>
     ((raw.throughput[lib] ?? []) as ThroughputResult[]).map((r) => r.tasksPerSec);
   const enqRounds = (lib: LibName, part: 'bulk' | 'single'): number[] =>
@@ -440,10 +438,7 @@ export function printTable(report: Report): void {
   const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
   const failed = report.checks.filter((c) => c.pass === false).map((c) => c.id);
   const passed = report.checks.filter((c) => c.pass === true).length;
-  out.push(
-    '',
-    `targets: ${passed} PASS, ${failed.length} FAIL${failed.length ? ` (FAIL: ${failed.join(', ')})` : ''}`,
-  );
+  out.push('', `targets: ${passed} PASS, ${failed.length} FAIL${failed.length ? ` (FAIL: ${failed.join(', ')})` : ''}`);
   const p = report.pairedRatios;
   out.push(
     `median of per-round ratios: throughput core ${fmt(p.throughputCore)}x, nest ${fmt(p.throughputNest)}x, nest/core ${fmt(p.throughputNestVsCore)}x, ` +

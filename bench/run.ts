@@ -23,12 +23,8 @@ import { schedulerBench, type SchedulerBenchResult } from './scheduler.js';
 const QUICK = process.env.BENCH_QUICK === '1';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 2 : 7));
 const PIN = process.env.BENCH_PIN !== '0' && cpus().length >= 2 && hasTaskset();
-const LIBS = new Set(
-  (process.env.BENCH_LIBS ?? 'taskq,nest,bullmq').split(',').map((s) => s.trim()) as LibName[],
-);
-const ONLY = process.env.BENCH_ONLY
-  ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim()))
-  : undefined;
+const LIBS = new Set((process.env.BENCH_LIBS ?? 'taskq,nest,bullmq').split(',').map((s) => s.trim()) as LibName[]);
+const ONLY = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',').map((s) => s.trim())) : undefined;
 /** BENCH_PROFILE=1 profiles the taskq and nest drains; or a list, e.g. BENCH_PROFILE=nest. */
 const PROFILE: LibName[] =
   !process.env.BENCH_PROFILE || process.env.BENCH_PROFILE === '0'
@@ -88,8 +84,7 @@ function cpuJiffies(): { total: number; steal: number } | undefined {
 }
 
 function gitDescribe(): string {
-  const rev =
-    spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout?.trim() || 'unknown';
+  const rev = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout?.trim() || 'unknown';
   const dirty = spawnSync('git', ['status', '--porcelain', '--', 'lib'], { encoding: 'utf8' }).stdout?.trim();
   return dirty ? `${rev} (lib/ has uncommitted changes)` : rev;
 }
@@ -102,9 +97,7 @@ async function runChild(probe: ServerProbe, spec: ChildSpec): Promise<unknown> {
     `taskq-bench-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.json`,
   );
   const nodeArgs = [CHILD, JSON.stringify(spec), resultFile];
-  const [cmd, args] = PIN
-    ? ['taskset', ['-c', '1', process.execPath, ...nodeArgs]]
-    : [process.execPath, nodeArgs];
+  const [cmd, args] = PIN ? ['taskset', ['-c', '1', process.execPath, ...nodeArgs]] : [process.execPath, nodeArgs];
   const started = Date.now();
   const load = Math.round(loadavg()[0]! * 100) / 100;
   await new Promise<void>((resolve, reject) => {
@@ -122,8 +115,7 @@ async function runChild(probe: ServerProbe, spec: ChildSpec): Promise<unknown> {
       resolve();
     });
   });
-  if (!existsSync(resultFile))
-    throw new Error(`${spec.lib} ${spec.workload}: the child process wrote no result`);
+  if (!existsSync(resultFile)) throw new Error(`${spec.lib} ${spec.workload}: the child process wrote no result`);
   const out = JSON.parse(readFileSync(resultFile, 'utf8')) as {
     ok: boolean;
     result?: unknown;
@@ -198,8 +190,7 @@ async function main(): Promise<void> {
           push(raw.delayed, lib, await child(lib, 'delayed', round, PARAMS.delayed));
       }
     }
-    if (wanted('idle'))
-      for (const lib of coreLibs) push(raw.idle, lib, await child(lib, 'idle', 1, PARAMS.idle));
+    if (wanted('idle')) for (const lib of coreLibs) push(raw.idle, lib, await child(lib, 'idle', 1, PARAMS.idle));
     if (wanted('memory'))
       for (const lib of coreLibs) push(raw.memory, lib, await child(lib, 'memory', 1, PARAMS.memory));
     if (wanted('scheduler')) {

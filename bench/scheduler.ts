@@ -98,7 +98,10 @@ interface Child {
 }
 
 async function spawnChild(url: string, prefix: string): Promise<Child> {
-  const proc = fork(CHILD, [], { env: { ...process.env, REDIS_URL: url, TASKQ_PREFIX: prefix }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const proc = fork(CHILD, [], {
+    env: { ...process.env, REDIS_URL: url, TASKQ_PREFIX: prefix },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   await new Promise<void>((resolveReady, reject) => {
     proc.once('exit', (code) => reject(new Error(`scheduler child exited with ${code}`)));
@@ -143,7 +146,12 @@ function maxPerTick(fires: number[], lateness: number[]): number[] {
 }
 
 /** Tasks in the queue per fire time (ms) for fire times in [from, to). */
-async function tasksByTick(redis: Redis, prefix: string, from: number, to: number): Promise<{ tasks: number; duplicates: number }> {
+async function tasksByTick(
+  redis: Redis,
+  prefix: string,
+  from: number,
+  to: number,
+): Promise<{ tasks: number; duplicates: number }> {
   const keys = new QueueKeys(prefix, 'default');
   const seen = new Set<string>();
   let tasks = 0;

@@ -25,7 +25,12 @@ export function freePort(): Promise<number> {
 
 /** The server's version when `url` answers PING (and has loaded its data set), else undefined. */
 export async function redisVersion(url: string, connectTimeout = 1000): Promise<string | undefined> {
-  const probe = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout });
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    connectTimeout,
+  });
   probe.on('error', () => undefined);
   try {
     await probe.connect();
@@ -86,8 +91,18 @@ export async function spawnRedisServer(options: SpawnRedisOptions = {}): Promise
 
   const launch = async (): Promise<void> => {
     const args = [
-      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
-      '--appendonly', options.appendonly ? 'yes' : 'no', '--appendfsync', 'always',
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      options.appendonly ? 'yes' : 'no',
+      '--appendfsync',
+      'always',
     ];
     const proc =
       options.cpu === undefined
@@ -96,7 +111,9 @@ export async function spawnRedisServer(options: SpawnRedisOptions = {}): Promise
     child = proc;
     await new Promise<void>((resolve, reject) => {
       proc.once('error', (err) =>
-        reject(new Error(`could not start redis-server (${err.message}); install it, e.g. apt-get install redis-server`)),
+        reject(
+          new Error(`could not start redis-server (${err.message}); install it, e.g. apt-get install redis-server`),
+        ),
       );
       proc.once('spawn', () => resolve());
     });

@@ -12,12 +12,7 @@ export interface WorkloadContext {
 }
 
 /** Resolves when `count()` reaches `target`, or rejects after `timeoutMs` saying how far it got. */
-export function waitForCount(
-  count: () => number,
-  target: number,
-  timeoutMs: number,
-  what: string,
-): Promise<void> {
+export function waitForCount(count: () => number, target: number, timeoutMs: number, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const check = (): void => {

@@ -85,8 +85,6 @@ export async function enqueue(ctx: WorkloadContext, p: EnqueueParams): Promise<E
   const bulkWarm = Math.max(p.batch, Math.round(p.bulkTasks / 10 / p.batch) * p.batch);
   const singleWarm = Math.max(p.inFlight, Math.round(p.singleTasks / 10));
   const bulk = await measure(ctx, 'bulk', bulkWarm, p.bulkTasks, (prod, n) => runBulk(prod, n, p.batch));
-  const single = await measure(ctx, 'single', singleWarm, p.singleTasks, (prod, n) =>
-    runSingle(prod, n, p.inFlight),
-  );
+  const single = await measure(ctx, 'single', singleWarm, p.singleTasks, (prod, n) => runSingle(prod, n, p.inFlight));
   return { bulk: { ...bulk, batch: p.batch }, single: { ...single, inFlight: p.inFlight } };
 }

@@ -52,10 +52,12 @@ export class TaskClient extends TaskqLifecycle {
    */
   async enqueueMany(tasks: { type: string; payload: unknown; options?: EnqueueOptions }[]): Promise<TaskInfo[]> {
     this.assertOpen();
-    if (!Array.isArray(tasks)) throw new InvalidOptionError('tasks', 'expected an array of { type, payload, options? }');
+    if (!Array.isArray(tasks))
+      throw new InvalidOptionError('tasks', 'expected an array of { type, payload, options? }');
     const now = this.clock.now();
     const prepared = tasks.map((t, i) => {
-      if (typeof t !== 'object' || t === null) throw new InvalidOptionError(`tasks[${i}]`, 'expected { type, payload, options? }');
+      if (typeof t !== 'object' || t === null)
+        throw new InvalidOptionError(`tasks[${i}]`, 'expected { type, payload, options? }');
       return prepareTask(t.type, t.payload, t.options, false, now, this.codec);
     });
     return this.batcher.submitMany(prepared);

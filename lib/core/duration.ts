@@ -34,7 +34,8 @@ export function parseDurationText(text: string): number | undefined {
  */
 export function parseDuration(value: Duration, field: string): number {
   if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value < 0) throw new InvalidOptionError(field, `got ${String(value)}; expected ${ALLOWED}`);
+    if (!Number.isFinite(value) || value < 0)
+      throw new InvalidOptionError(field, `got ${String(value)}; expected ${ALLOWED}`);
     return Math.round(value);
   }
   if (typeof value === 'string') {

@@ -59,7 +59,14 @@ export class EnqueueBatcher {
     await this.registerQueues([...byQueue.keys()]);
     const now = this.params.clock.now();
     const outcomes = await Promise.all(
-      [...byQueue].map(async ([queue, list]) => ({ list, codes: await this.params.broker.enqueue(queue, list.map((p) => p.item), now) })),
+      [...byQueue].map(async ([queue, list]) => ({
+        list,
+        codes: await this.params.broker.enqueue(
+          queue,
+          list.map((p) => p.item),
+          now,
+        ),
+      })),
     );
     for (const { list, codes } of outcomes) {
       codes.forEach((code, i) => {
@@ -81,7 +88,11 @@ export class EnqueueBatcher {
     try {
       // The producer skips an await for queues it registered already.
       if (!this.knownQueues.has(queue)) await this.registerQueues([queue]);
-      const codes = await this.params.broker.enqueue(queue, list.map((p) => p.task.item), this.params.clock.now());
+      const codes = await this.params.broker.enqueue(
+        queue,
+        list.map((p) => p.task.item),
+        this.params.clock.now(),
+      );
       codes.forEach((code, i) => {
         const error = enqueueError(code, list[i].task.info);
         if (error) list[i].reject(error);

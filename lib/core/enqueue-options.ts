@@ -49,7 +49,16 @@ export interface ResolvedEnqueueOptions {
 }
 
 const ENQUEUE_KEYS = new Set([
-  'queue', 'taskId', 'maxRetry', 'timeout', 'deadline', 'processAt', 'processIn', 'unique', 'retention', 'headers',
+  'queue',
+  'taskId',
+  'maxRetry',
+  'timeout',
+  'deadline',
+  'processAt',
+  'processIn',
+  'unique',
+  'retention',
+  'headers',
 ]);
 
 /**
@@ -58,15 +67,20 @@ const ENQUEUE_KEYS = new Set([
  */
 export function resolveEnqueueOptions(options: EnqueueOptions | undefined, now: number): ResolvedEnqueueOptions {
   const o = options ?? {};
-  if (typeof o !== 'object' || o === null) throw new InvalidOptionError('options', 'expected an object of EnqueueOptions');
+  if (typeof o !== 'object' || o === null)
+    throw new InvalidOptionError('options', 'expected an object of EnqueueOptions');
   for (const key of Object.keys(o)) {
-    if (!ENQUEUE_KEYS.has(key)) throw new InvalidOptionError(key, `unknown option; allowed: ${[...ENQUEUE_KEYS].join(', ')}`);
+    if (!ENQUEUE_KEYS.has(key))
+      throw new InvalidOptionError(key, `unknown option; allowed: ${[...ENQUEUE_KEYS].join(', ')}`);
   }
   const queue = o.queue === undefined ? DEFAULT_QUEUE : validateQueueName(o.queue);
   let taskId: string | undefined;
   if (o.taskId !== undefined) {
     if (typeof o.taskId !== 'string' || o.taskId.length === 0 || o.taskId.length > 256) {
-      throw new InvalidOptionError('taskId', `got ${JSON.stringify(o.taskId)}; expected a non-empty string of at most 256 characters`);
+      throw new InvalidOptionError(
+        'taskId',
+        `got ${JSON.stringify(o.taskId)}; expected a non-empty string of at most 256 characters`,
+      );
     }
     taskId = o.taskId;
   }

@@ -70,7 +70,10 @@ export class DuplicateTaskError extends TaskqError {
     readonly queue: string,
     readonly type: string,
   ) {
-    super('DUPLICATE_TASK', `a task of type "${type}" with the same payload is already held by the unique lock in queue "${queue}"`);
+    super(
+      'DUPLICATE_TASK',
+      `a task of type "${type}" with the same payload is already held by the unique lock in queue "${queue}"`,
+    );
   }
 }
 

@@ -3,7 +3,14 @@
 // broker) are not exported.
 export { TaskClient, type ClientOptions, type WaitOptions } from './client.js';
 export { TaskWorker, DEFAULT_START_TIMEOUT_MS, type WorkerInternals } from './worker.js';
-export { TaskInspector, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type QueueInfo, type ListTasksPage, type InspectorOptions } from './inspector.js';
+export {
+  TaskInspector,
+  DEFAULT_PAGE_SIZE,
+  MAX_PAGE_SIZE,
+  type QueueInfo,
+  type ListTasksPage,
+  type InspectorOptions,
+} from './inspector.js';
 export { TaskScheduler } from './periodic/scheduler.js';
 export {
   DEFAULT_MISFIRE_GRACE_MS,
@@ -17,7 +24,14 @@ export type { CatchUpPolicy, PeriodicOptions } from './periodic/entry.js';
 export { FIRE_TIME_HEADER, PERIODIC_ID_HEADER } from './periodic/fire-message.js';
 export type { PeriodicFireEvent, SchedulerLogger } from './periodic/ticker.js';
 export * from './errors.js';
-export { DEFAULT_PREFIX, DEFAULT_QUEUE, MAX_QUEUE_NAME_LENGTH, type RedisConnection, type SentinelAddress, type TaskqOptions } from './options.js';
+export {
+  DEFAULT_PREFIX,
+  DEFAULT_QUEUE,
+  MAX_QUEUE_NAME_LENGTH,
+  type RedisConnection,
+  type SentinelAddress,
+  type TaskqOptions,
+} from './options.js';
 export { DEFAULT_MAX_RETRY, DEFAULT_TIMEOUT_MS, type EnqueueOptions } from './enqueue-options.js';
 export {
   DEFAULT_CONCURRENCY,

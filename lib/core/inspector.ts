@@ -174,8 +174,7 @@ export class TaskInspector extends TaskqLifecycle {
     this.assertOpen();
     validateQueueName(queue);
     validateState(state);
-    if (typeof page !== 'object' || page === null)
-      throw new InvalidOptionError('page', 'expected { page?, size? }');
+    if (typeof page !== 'object' || page === null) throw new InvalidOptionError('page', 'expected { page?, size? }');
     const pageNo = page.page ?? 1;
     const size = page.size ?? DEFAULT_PAGE_SIZE;
     if (typeof pageNo !== 'number' || !Number.isInteger(pageNo) || pageNo < 1) {
@@ -185,10 +184,7 @@ export class TaskInspector extends TaskqLifecycle {
       );
     }
     if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) {
-      throw new InvalidOptionError(
-        'size',
-        `got ${String(size)}; expected an integer from 1 to ${MAX_PAGE_SIZE}`,
-      );
+      throw new InvalidOptionError('size', `got ${String(size)}; expected an integer from 1 to ${MAX_PAGE_SIZE}`);
     }
     const start = (pageNo - 1) * size;
     if (!Number.isSafeInteger(start + size))
@@ -300,10 +296,7 @@ export class TaskInspector extends TaskqLifecycle {
 
 function validateState(state: unknown): TaskState {
   if (typeof state !== 'string' || !(TASK_STATES as readonly string[]).includes(state)) {
-    throw new InvalidOptionError(
-      'state',
-      `got ${JSON.stringify(state)}; expected one of ${TASK_STATES.join(', ')}`,
-    );
+    throw new InvalidOptionError('state', `got ${JSON.stringify(state)}; expected one of ${TASK_STATES.join(', ')}`);
   }
   return state as TaskState;
 }

@@ -22,7 +22,6 @@ export type RedisConnection =
   | Redis
   | Cluster;
 
-
 /** Options every client, worker, inspector and scheduler takes. */
 export interface TaskqOptions {
   /**
@@ -66,7 +65,10 @@ export function validateQueueName(queue: unknown, field = 'queue'): string {
 /** Validates a task type: a non-empty string of at most 256 characters. @throws InvalidOptionError */
 export function validateTaskType(type: unknown, field = 'type'): string {
   if (typeof type !== 'string' || type.length === 0 || type.length > 256) {
-    throw new InvalidOptionError(field, `got ${JSON.stringify(type)}; a task type is a non-empty string of at most 256 characters`);
+    throw new InvalidOptionError(
+      field,
+      `got ${JSON.stringify(type)}; a task type is a non-empty string of at most 256 characters`,
+    );
   }
   return type;
 }
@@ -74,7 +76,10 @@ export function validateTaskType(type: unknown, field = 'type'): string {
 /** Validates a key prefix. @throws InvalidOptionError */
 export function validatePrefix(prefix: unknown): string {
   if (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix)) {
-    throw new InvalidOptionError('prefix', `got ${JSON.stringify(prefix)}; expected 1 to 64 characters of A-Z a-z 0-9 _ . : -`);
+    throw new InvalidOptionError(
+      'prefix',
+      `got ${JSON.stringify(prefix)}; expected 1 to 64 characters of A-Z a-z 0-9 _ . : -`,
+    );
   }
   return prefix;
 }

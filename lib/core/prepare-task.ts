@@ -71,7 +71,11 @@ export function prepareTask(
   const item: EnqueueItem = { id, message, processAtMs: o.processAtMs, checkId: o.taskId !== undefined, awaited };
   if (m.uniqueDigest !== undefined && o.uniqueMs !== undefined) {
     // A scheduled task holds its lock until it is due, plus the unique window (as Asynq does).
-    item.unique = { type, digest: m.uniqueDigest, ttlMs: o.uniqueMs + (o.processAtMs !== undefined ? o.processAtMs - now : 0) };
+    item.unique = {
+      type,
+      digest: m.uniqueDigest,
+      ttlMs: o.uniqueMs + (o.processAtMs !== undefined ? o.processAtMs - now : 0),
+    };
   }
   return { item, info };
 }

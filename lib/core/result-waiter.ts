@@ -86,7 +86,10 @@ export class ResultWaiter {
       if (options.signal?.aborted) return onAbort();
       options.signal?.addEventListener('abort', onAbort, { once: true });
       if (timeoutMs !== undefined) {
-        timer = setTimeout(() => giveUp(new TaskTimeoutError(`no result for task "${id}" within ${timeoutMs} ms`)), timeoutMs);
+        timer = setTimeout(
+          () => giveUp(new TaskTimeoutError(`no result for task "${id}" within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
       }
       const set = this.waiters.get(key);
       if (set) set.add(waiter);

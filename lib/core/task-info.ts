@@ -13,7 +13,17 @@ export function toTaskInfo(queue: string, id: string, stored: StoredTask, codec:
     message = decodeMessage(stored.message);
   } catch (err) {
     if (!(err instanceof CorruptTaskError)) throw err;
-    return { id, queue, type: '', payload: stored.message, state: stored.state, maxRetry: 0, retried: 0, lastError: err.message, headers: {} };
+    return {
+      id,
+      queue,
+      type: '',
+      payload: stored.message,
+      state: stored.state,
+      maxRetry: 0,
+      retried: 0,
+      lastError: err.message,
+      headers: {},
+    };
   }
   return messageToTaskInfo(queue, id, message, stored.state, stored.score, codec);
 }

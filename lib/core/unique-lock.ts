@@ -7,7 +7,11 @@ import { decodeMessage } from './broker/codec.js';
  * equal payloads compete for one lock. The broker turns (queue, type, digest) into its key.
  */
 export function uniqueDigest(type: string, encodedPayload: unknown): string {
-  return createHash('sha1').update(type).update('\0').update(JSON.stringify(encodedPayload) ?? '').digest('hex');
+  return createHash('sha1')
+    .update(type)
+    .update('\0')
+    .update(JSON.stringify(encodedPayload) ?? '')
+    .digest('hex');
 }
 
 /** The lock a stored message names, if it has one (a corrupt message has none we can name). */

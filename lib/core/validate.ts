@@ -19,7 +19,10 @@ export function validateDate(value: unknown, field: string): number {
 /** A task id: a non-empty string of at most 256 characters. @throws InvalidOptionError */
 export function validateTaskId(id: unknown, field = 'id'): string {
   if (typeof id !== 'string' || id.length === 0 || id.length > 256) {
-    throw new InvalidOptionError(field, `got ${JSON.stringify(id)}; a task id is a non-empty string of at most 256 characters`);
+    throw new InvalidOptionError(
+      field,
+      `got ${JSON.stringify(id)}; a task id is a non-empty string of at most 256 characters`,
+    );
   }
   return id;
 }

@@ -60,7 +60,8 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     : typeof rawQueues === 'object' && rawQueues !== null
       ? Object.entries(rawQueues)
       : [];
-  if (entries.length === 0) throw new InvalidOptionError('queues', 'expected at least one queue, as a list or { name: weight }');
+  if (entries.length === 0)
+    throw new InvalidOptionError('queues', 'expected at least one queue, as a list or { name: weight }');
   const queues = entries.map(([name, weight]) => {
     validateQueueName(name, 'queues');
     if (!Number.isInteger(weight) || weight < 1) {
@@ -68,10 +69,13 @@ export function resolveWorkerOptions(options: WorkerOptions): ResolvedWorkerOpti
     }
     return { name, weight };
   });
-  const leaseMs = options.leaseDuration === undefined ? DEFAULT_LEASE_MS : parseDuration(options.leaseDuration, 'leaseDuration');
+  const leaseMs =
+    options.leaseDuration === undefined ? DEFAULT_LEASE_MS : parseDuration(options.leaseDuration, 'leaseDuration');
   if (leaseMs < 500) throw new InvalidOptionError('leaseDuration', `got ${leaseMs} ms; expected at least 500ms`);
   const shutdownTimeoutMs =
-    options.shutdownTimeout === undefined ? DEFAULT_SHUTDOWN_TIMEOUT_MS : parseDuration(options.shutdownTimeout, 'shutdownTimeout');
+    options.shutdownTimeout === undefined
+      ? DEFAULT_SHUTDOWN_TIMEOUT_MS
+      : parseDuration(options.shutdownTimeout, 'shutdownTimeout');
   if (options.retryDelay !== undefined && typeof options.retryDelay !== 'function') {
     throw new InvalidOptionError('retryDelay', 'expected a function (retried, error, task) => Duration');
   }

@@ -29,9 +29,7 @@ export interface PeriodicTaskMetadata {
 }
 
 /** Reads the taskq part of a handler's extras, if any. */
-export function readTaskqExtras(
-  extras: Record<string, unknown> | undefined,
-): Partial<TaskHandlerMetadata> | undefined {
+export function readTaskqExtras(extras: Record<string, unknown> | undefined): Partial<TaskHandlerMetadata> | undefined {
   const value = extras?.[TASKQ_EXTRAS_KEY];
   return typeof value === 'object' && value !== null ? (value as Partial<TaskHandlerMetadata>) : undefined;
 }
@@ -63,11 +61,7 @@ export function TaskHandler(type: string, options: TaskHandlerOptions = {}): Met
       Record<string, unknown> | undefined;
     const earlier = readTaskqExtras(previous);
     if (earlier?.periodic) meta.periodic = earlier.periodic;
-    MessagePattern(type, TASKQ_TRANSPORT, { ...options.extras, [TASKQ_EXTRAS_KEY]: meta })(
-      target,
-      key,
-      descriptor,
-    );
+    MessagePattern(type, TASKQ_TRANSPORT, { ...options.extras, [TASKQ_EXTRAS_KEY]: meta })(target, key, descriptor);
     return descriptor;
   };
 }

@@ -7,14 +7,8 @@ export type TaskqSerializer = Serializer<unknown, unknown>;
 export type TaskqDeserializer = Deserializer<unknown, unknown>;
 
 function rejectAsync(value: unknown, what: string): unknown {
-  if (
-    value !== null &&
-    typeof value === 'object' &&
-    typeof (value as { then?: unknown }).then === 'function'
-  ) {
-    throw new TypeError(
-      `${what} returned a Promise; taskq serializers and deserializers must be synchronous`,
-    );
+  if (value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function') {
+    throw new TypeError(`${what} returned a Promise; taskq serializers and deserializers must be synchronous`);
   }
   return value;
 }

@@ -70,12 +70,7 @@ export class TaskqClient extends ClientProxy<TaskqClientEvents, TaskqStatus> {
    * which every `TaskqServer` does by default). The same `options.id` updates the entry in place.
    * @returns the entry id
    */
-  async newPeriodicTask(
-    cronspec: string,
-    type: string,
-    payload: unknown,
-    options?: PeriodicOptions,
-  ): Promise<string> {
+  async newPeriodicTask(cronspec: string, type: string, payload: unknown, options?: PeriodicOptions): Promise<string> {
     return this.getScheduler().register(cronspec, type, payload, options);
   }
 

@@ -64,18 +64,13 @@ export class TaskqModule {
   static forRootAsync(options: TaskqModuleAsyncOptions): DynamicModule {
     const optionsProvider: FactoryProvider<TaskqModuleOptions> = {
       provide: TASKQ_MODULE_OPTIONS,
-      useFactory: options.useFactory as (
-        ...args: unknown[]
-      ) => TaskqModuleOptions | Promise<TaskqModuleOptions>,
+      useFactory: options.useFactory as (...args: unknown[]) => TaskqModuleOptions | Promise<TaskqModuleOptions>,
       inject: options.inject ?? [],
     };
     return TaskqModule.build([optionsProvider, ...(options.extraProviders ?? [])], options.imports ?? []);
   }
 
-  private static build(
-    providers: Provider[],
-    imports: NonNullable<ModuleMetadata['imports']>,
-  ): DynamicModule {
+  private static build(providers: Provider[], imports: NonNullable<ModuleMetadata['imports']>): DynamicModule {
     return {
       module: TaskqModule,
       global: true,

@@ -1,10 +1,5 @@
 import { Logger } from '@nestjs/common';
-import {
-  Server,
-  type CustomTransportStrategy,
-  type MessageHandler,
-  type ReadPacket,
-} from '@nestjs/microservices';
+import { Server, type CustomTransportStrategy, type MessageHandler, type ReadPacket } from '@nestjs/microservices';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { InvalidOptionError, InvalidStateError, NoHandlerError } from '../core/errors.js';
 import { validatePrefix, validateTaskType, type TaskqOptions } from '../core/options.js';
@@ -102,8 +97,14 @@ export class TaskqServer extends Server<TaskqServerEvents, TaskqStatus> implemen
     super();
     resolveWorkerOptions(options);
     if (options.prefix !== undefined) validatePrefix(options.prefix);
-    if (options.periodicSource !== undefined && (typeof options.periodicSource !== 'string' || options.periodicSource.length === 0)) {
-      throw new InvalidOptionError('periodicSource', `got ${JSON.stringify(options.periodicSource)}; expected a non-empty string`);
+    if (
+      options.periodicSource !== undefined &&
+      (typeof options.periodicSource !== 'string' || options.periodicSource.length === 0)
+    ) {
+      throw new InvalidOptionError(
+        'periodicSource',
+        `got ${JSON.stringify(options.periodicSource)}; expected a non-empty string`,
+      );
     }
     installRpcExceptionsHook();
     this.defaultStartHook = this.onProcessingStartHook;
@@ -156,8 +157,7 @@ export class TaskqServer extends Server<TaskqServerEvents, TaskqStatus> implemen
     const route = this.normalizePattern(pattern as string);
     const names = this.boundNames.get(route) ?? [];
     names.push(
-      readTaskqExtras(extras)?.handler ??
-        `an @EventPattern/@MessagePattern handler for "${route}" without a transport`,
+      readTaskqExtras(extras)?.handler ?? `an @EventPattern/@MessagePattern handler for "${route}" without a transport`,
     );
     this.boundNames.set(route, names);
     super.addHandler(pattern, callback, isEventHandler, extras);

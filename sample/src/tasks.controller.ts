@@ -22,9 +22,7 @@ export class TasksController {
 
   @TaskHandler('email:reminder')
   reminder(@Payload() p: { userId: string; email: string; enqueuedAt: number }) {
-    this.logger.log(
-      `⏰ reminder email to ${p.email}, ${Date.now() - p.enqueuedAt} ms after signup (processIn)`,
-    );
+    this.logger.log(`⏰ reminder email to ${p.email}, ${Date.now() - p.enqueuedAt} ms after signup (processIn)`);
     this.progress.mark('reminder-email');
   }
 

@@ -83,9 +83,7 @@ describe('bad input', () => {
     const err = await client.newTask('noop', {}, { maxRetry: -1 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidOptionError);
     expect((err as InvalidOptionError).field).toBe('maxRetry');
-    const unknownOption = await client
-      .newTask('noop', {}, { procesIn: '1s' } as never)
-      .catch((e: unknown) => e);
+    const unknownOption = await client.newTask('noop', {}, { procesIn: '1s' } as never).catch((e: unknown) => e);
     expect(unknownOption).toBeInstanceOf(InvalidOptionError);
     expect((unknownOption as InvalidOptionError).field).toBe('procesIn');
   });

@@ -136,8 +136,7 @@ class Enhanced {
   @TaskHandler('rpc-validation')
   @UsePipes(
     new ValidationPipe({
-      exceptionFactory: (errors) =>
-        new RpcException(errors.flatMap((e) => Object.values(e.constraints ?? {}))),
+      exceptionFactory: (errors) => new RpcException(errors.flatMap((e) => Object.values(e.constraints ?? {}))),
     }),
   )
   rpcValidation(@Payload() dto: SignupDto) {
@@ -171,18 +170,13 @@ describe('guards, interceptors, pipes and exception filters on @TaskHandler', ()
     );
 
   it('a guard that lets the task through', async () => {
-    const ok = await lastValueFrom(
-      h.client.send('guarded', new TaskRecord('bob', { headers: { tenant: 'acme' } })),
-    );
+    const ok = await lastValueFrom(h.client.send('guarded', new TaskRecord('bob', { headers: { tenant: 'acme' } })));
     expect(ok).toBe('hello bob');
   });
 
   it('a guard rejecting a task archives it at once with lastError "Forbidden resource"', async () => {
     const before = calls.guarded ?? 0;
-    const err = await failure(
-      'guarded',
-      new TaskRecord('eve', { headers: { tenant: 'other' }, maxRetry: 5 }),
-    );
+    const err = await failure('guarded', new TaskRecord('eve', { headers: { tenant: 'other' }, maxRetry: 5 }));
     expect(err).toBeInstanceOf(TaskFailedError);
     expect(err.message).toBe('Forbidden resource');
     const info = await h.client.unwrap().getTask(err.taskId);
@@ -235,10 +229,7 @@ describe('guards, interceptors, pipes and exception filters on @TaskHandler', ()
   });
 
   it('ValidationPipe with an RpcException factory: archived at once', async () => {
-    const err = await failure(
-      'rpc-validation',
-      new TaskRecord({ name: 1, email: 'a@b.co' }, { maxRetry: 5 }),
-    );
+    const err = await failure('rpc-validation', new TaskRecord({ name: 1, email: 'a@b.co' }, { maxRetry: 5 }));
     expect(err.message).toBe('name must be a string');
     expect(await h.client.unwrap().getTask(err.taskId)).toMatchObject({ state: 'archived', retried: 0 });
   });

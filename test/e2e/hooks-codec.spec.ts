@@ -51,9 +51,7 @@ describe('processing hooks and serializer/deserializer', () => {
       p.catch((e: unknown) => failures.push(e));
       return p;
     });
-    h.server.setOnProcessingEndHook((_, context) =>
-      hookEvents.push(`end:${(context as TaskqContext).getType()}`),
-    );
+    h.server.setOnProcessingEndHook((_, context) => hookEvents.push(`end:${(context as TaskqContext).getType()}`));
     client = new TaskqClient({ connection: testRedisUrl(), prefix: h.prefix, serializer, deserializer });
   });
   afterAll(async () => {
@@ -83,9 +81,7 @@ describe('processing hooks and serializer/deserializer', () => {
 
   it('unsubscribing from send() stops waiting without affecting the task', async () => {
     const values: unknown[] = [];
-    const sub = client
-      .send('slow', {})
-      .subscribe({ next: (v) => values.push(v), error: (e) => values.push(e) });
+    const sub = client.send('slow', {}).subscribe({ next: (v) => values.push(v), error: (e) => values.push(e) });
     await waitFor(async () => (await h.server.unwrap().activeCount) > 0, 'the slow task to start');
     sub.unsubscribe();
     slow.resolve();

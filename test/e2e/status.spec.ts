@@ -47,16 +47,9 @@ describe('status across a Redis restart', () => {
 
       await redis.kill();
       await waitFor(() => observed.includes(TaskqStatus.RECONNECTING), 'the server to report reconnecting');
-      await waitFor(
-        () => clientStatus.includes(TaskqStatus.RECONNECTING),
-        'the client to report reconnecting',
-      );
+      await waitFor(() => clientStatus.includes(TaskqStatus.RECONNECTING), 'the client to report reconnecting');
       await redis.start();
-      await waitFor(
-        () => observed.at(-1) === TaskqStatus.CONNECTED,
-        'the server to report connected again',
-        20_000,
-      );
+      await waitFor(() => observed.at(-1) === TaskqStatus.CONNECTED, 'the server to report connected again', 20_000);
       await waitFor(
         () => clientStatus.at(-1) === TaskqStatus.CONNECTED,
         'the client to report connected again',

@@ -87,9 +87,7 @@ describe('TaskqServer + TaskqClient', () => {
   });
 
   it('a failing handler retries by policy and then succeeds', async () => {
-    const result = await lastValueFrom(
-      h.client.send('flaky', new TaskRecord({ failures: 2 }, { maxRetry: 5 })),
-    );
+    const result = await lastValueFrom(h.client.send('flaky', new TaskRecord({ failures: 2 }, { maxRetry: 5 })));
     expect(result).toBe('ok after 2 retries');
   });
 
@@ -113,9 +111,7 @@ describe('TaskqServer + TaskqClient', () => {
     });
     try {
       const got = expectTask('hdr-1');
-      await lastValueFrom(
-        h.client.emit('echo', new TaskRecord({ key: 'hdr-1' }, { headers: { tenant: 'acme' } })),
-      );
+      await lastValueFrom(h.client.emit('echo', new TaskRecord({ key: 'hdr-1' }, { headers: { tenant: 'acme' } })));
       const { ctx } = await got;
       expect(ctx.getHeaders()).toEqual({ trace: 't-1', tenant: 'acme' });
       expect(ctx.getMetadata()).toEqual({ trace: 't-1', tenant: 'acme' });
@@ -161,9 +157,7 @@ describe('TaskqServer + TaskqClient', () => {
   it('request-scoped controllers get one instance per task, with the task context injected', async () => {
     const before = PerTask.created;
     const info = await h.client.newTask('scoped', 1, { retention: '1m' });
-    const result = await h.client
-      .unwrap()
-      .waitForResult<{ p: number; taskId: string; pattern: string }>(info.id);
+    const result = await h.client.unwrap().waitForResult<{ p: number; taskId: string; pattern: string }>(info.id);
     expect(result).toEqual({ p: 1, taskId: info.id, pattern: 'scoped' });
     expect(await lastValueFrom(h.client.send('scoped', 2))).toMatchObject({ p: 2 });
     expect(PerTask.created - before).toBe(2);

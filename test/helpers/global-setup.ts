@@ -30,7 +30,9 @@ function compileCoreForChildren(): string {
   // Files of an older tree must not linger next to the new ones.
   rmSync(outDir, { recursive: true, force: true });
   try {
-    execFileSync(process.execPath, [resolve('node_modules/typescript/bin/tsc'), '-p', 'tsconfig.child.json'], { stdio: 'pipe' });
+    execFileSync(process.execPath, [resolve('node_modules/typescript/bin/tsc'), '-p', 'tsconfig.child.json'], {
+      stdio: 'pipe',
+    });
   } catch (err) {
     // Type errors still emit JavaScript; the type check proper is `npm run typecheck`.
     const out = String((err as { stdout?: Buffer }).stdout ?? '');

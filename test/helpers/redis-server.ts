@@ -9,6 +9,8 @@ export type PrivateRedisServer = RedisServerProcess;
  * Starts a private `redis-server` (persistence off unless `appendonly`), waits until it answers, and returns handles
  * to kill, restart and stop it. Fails with a clear message when redis-server is not installed.
  */
-export function startPrivateRedis(options: Pick<SpawnRedisOptions, 'appendonly' | 'port'> = {}): Promise<PrivateRedisServer> {
+export function startPrivateRedis(
+  options: Pick<SpawnRedisOptions, 'appendonly' | 'port'> = {},
+): Promise<PrivateRedisServer> {
   return spawnRedisServer(options);
 }

@@ -80,9 +80,7 @@ async function spawnRedis(port: number, args: string[], dir: string): Promise<Pr
     await new Promise<void>((resolve, reject) => {
       child.once('error', (err) =>
         reject(
-          new Error(
-            `could not start redis-server (${err.message}); install it, e.g. apt-get install redis-server`,
-          ),
+          new Error(`could not start redis-server (${err.message}); install it, e.g. apt-get install redis-server`),
         ),
       );
       child.once('spawn', () => resolve());
@@ -95,12 +93,7 @@ async function spawnRedis(port: number, args: string[], dir: string): Promise<Pr
 }
 
 /** Polls `probe` (every 50 ms) until it returns true; throws `what` (plus the process log) after `timeoutMs`. */
-async function until(
-  probe: () => Promise<boolean>,
-  what: string,
-  timeoutMs: number,
-  proc?: Proc,
-): Promise<void> {
+async function until(probe: () => Promise<boolean>, what: string, timeoutMs: number, proc?: Proc): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -114,9 +107,7 @@ async function until(
     }
     if (Date.now() > deadline) {
       const reason = last instanceof Error ? ` (last error: ${last.message})` : '';
-      throw new Error(
-        `timed out after ${timeoutMs} ms: ${what}${reason}${proc ? `\n${proc.logTail()}` : ''}`,
-      );
+      throw new Error(`timed out after ${timeoutMs} ms: ${what}${reason}${proc ? `\n${proc.logTail()}` : ''}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -207,24 +198,16 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterHandle
     try {
       await run(
         'redis-cli',
-        [
-          '--cluster',
-          'create',
-          ...procs.map((p) => `${HOST}:${p.port}`),
-          '--cluster-replicas',
-          '0',
-          '--cluster-yes',
-        ],
+        ['--cluster', 'create', ...procs.map((p) => `${HOST}:${p.port}`), '--cluster-replicas', '0', '--cluster-yes'],
         {
           timeout: 30_000,
         },
       );
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string; message: string };
-      throw new Error(
-        `redis-cli --cluster create failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`,
-        { cause: err },
-      );
+      throw new Error(`redis-cli --cluster create failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`, {
+        cause: err,
+      });
     }
     await Promise.all(
       procs.map((p) =>
@@ -382,9 +365,7 @@ export async function startTlsRedis(): Promise<TlsRedisHandle> {
         /tls/i.test(log) &&
         /bad directive|not supported|unrecognized|unknown/i.test(log)
       ) {
-        throw new TlsUnsupportedError(
-          `redis-server cannot serve TLS here: ${log.split('\n').slice(-2).join(' | ')}`,
-        );
+        throw new TlsUnsupportedError(`redis-server cannot serve TLS here: ${log.split('\n').slice(-2).join(' | ')}`);
       }
       throw err;
     }

@@ -1,5 +1,11 @@
 import { afterEach } from 'vitest';
-import { TaskClient, TaskWorker, type TaskqOptions, type WorkerOptions, type WorkerInternals } from '../../lib/core/index.js';
+import {
+  TaskClient,
+  TaskWorker,
+  type TaskqOptions,
+  type WorkerOptions,
+  type WorkerInternals,
+} from '../../lib/core/index.js';
 import { cleanupPrefix, testRedis, testRedisUrl, uniquePrefix } from './redis.js';
 
 /**

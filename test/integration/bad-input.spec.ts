@@ -37,8 +37,20 @@ describe('bad input', () => {
   const circular: Record<string, unknown> = { a: 1 };
   circular.self = circular;
 
-  const cases: { name: string; type?: string; payload?: unknown; options?: EnqueueOptions; field: string; allowed: RegExp }[] = [
-    { name: 'queue with a space', options: { queue: 'a b' }, field: 'queue', allowed: /1 to 128 characters of A-Z a-z 0-9/ },
+  const cases: {
+    name: string;
+    type?: string;
+    payload?: unknown;
+    options?: EnqueueOptions;
+    field: string;
+    allowed: RegExp;
+  }[] = [
+    {
+      name: 'queue with a space',
+      options: { queue: 'a b' },
+      field: 'queue',
+      allowed: /1 to 128 characters of A-Z a-z 0-9/,
+    },
     { name: 'queue with braces', options: { queue: '{x}' }, field: 'queue', allowed: /1 to 128 characters/ },
     { name: 'empty queue', options: { queue: '' }, field: 'queue', allowed: /1 to 128 characters/ },
     { name: '200-char queue', options: { queue: 'q'.repeat(200) }, field: 'queue', allowed: /1 to 128 characters/ },
@@ -48,20 +60,50 @@ describe('bad input', () => {
     { name: 'NaN maxRetry', options: { maxRetry: Number.NaN }, field: 'maxRetry', allowed: /non-negative integer/ },
     { name: 'unparsable timeout', options: { timeout: '5 parsecs' }, field: 'timeout', allowed: /'500ms', '30s'/ },
     { name: 'zero timeout', options: { timeout: 0 }, field: 'timeout', allowed: /positive duration/ },
-    { name: 'negative processIn', options: { processIn: -1 }, field: 'processIn', allowed: /non-negative number of milliseconds/ },
-    { name: 'invalid processAt Date', options: { processAt: new Date('nope') }, field: 'processAt', allowed: /valid Date/ },
-    { name: 'processAt not a Date', options: { processAt: Date.now() as unknown as Date }, field: 'processAt', allowed: /valid Date/ },
-    { name: 'invalid deadline Date', options: { deadline: new Date(Number.NaN) }, field: 'deadline', allowed: /valid Date/ },
+    {
+      name: 'negative processIn',
+      options: { processIn: -1 },
+      field: 'processIn',
+      allowed: /non-negative number of milliseconds/,
+    },
+    {
+      name: 'invalid processAt Date',
+      options: { processAt: new Date('nope') },
+      field: 'processAt',
+      allowed: /valid Date/,
+    },
+    {
+      name: 'processAt not a Date',
+      options: { processAt: Date.now() as unknown as Date },
+      field: 'processAt',
+      allowed: /valid Date/,
+    },
+    {
+      name: 'invalid deadline Date',
+      options: { deadline: new Date(Number.NaN) },
+      field: 'deadline',
+      allowed: /valid Date/,
+    },
     { name: 'unique below 1s', options: { unique: '10ms' }, field: 'unique', allowed: /at least 1s/ },
     { name: 'bad retention', options: { retention: 'forever' }, field: 'retention', allowed: /'24h'/ },
-    { name: 'non-string header', options: { headers: { n: 1 as unknown as string } }, field: 'headers.n', allowed: /strings/ },
+    {
+      name: 'non-string header',
+      options: { headers: { n: 1 as unknown as string } },
+      field: 'headers.n',
+      allowed: /strings/,
+    },
     {
       name: 'unknown option key',
       options: { retries: 3 } as unknown as EnqueueOptions,
       field: 'retries',
       allowed: /unknown option; allowed: queue, taskId, maxRetry/,
     },
-    { name: 'BigInt payload', payload: { n: 10n }, field: 'payload', allowed: /JSON-serializable \(no BigInt, no cycles\)/ },
+    {
+      name: 'BigInt payload',
+      payload: { n: 10n },
+      field: 'payload',
+      allowed: /JSON-serializable \(no BigInt, no cycles\)/,
+    },
     { name: 'circular payload', payload: circular, field: 'payload', allowed: /JSON-serializable/ },
     { name: 'empty type', type: '', field: 'type', allowed: /non-empty string/ },
     { name: 'non-string type', type: 7 as unknown as string, field: 'type', allowed: /non-empty string/ },
@@ -70,11 +112,13 @@ describe('bad input', () => {
   it('enqueue rejects each invalid argument with InvalidOptionError naming the field, and writes nothing', async () => {
     const client = tq.client();
     for (const c of cases) {
-      await expectInvalid(client.enqueue(c.type ?? 'ok', c.payload ?? { fine: true }, c.options), c.field, c.allowed).catch(
-        (err: Error) => {
-          throw new Error(`case "${c.name}": ${err.message}`);
-        },
-      );
+      await expectInvalid(
+        client.enqueue(c.type ?? 'ok', c.payload ?? { fine: true }, c.options),
+        c.field,
+        c.allowed,
+      ).catch((err: Error) => {
+        throw new Error(`case "${c.name}": ${err.message}`);
+      });
     }
     // Also through enqueueAndWait (a different path that subscribes first).
     await expectInvalid(client.enqueueAndWait('ok', { n: 1n }), 'payload', /JSON-serializable/);

@@ -23,7 +23,14 @@ describe('TaskClient', () => {
       { userId: 7 },
       { queue: 'mail', maxRetry: 3, timeout: '2m', deadline, retention: '1h', headers: { trace: 'abc' } },
     );
-    expect(info).toMatchObject({ queue: 'mail', type: 'email:welcome', state: 'pending', maxRetry: 3, retried: 0, timeout: 120_000 });
+    expect(info).toMatchObject({
+      queue: 'mail',
+      type: 'email:welcome',
+      state: 'pending',
+      maxRetry: 3,
+      retried: 0,
+      timeout: 120_000,
+    });
     expect(info.id).toMatch(/^[A-Za-z0-9_-]{16}$/);
     expect(await tq.admin.lrange(tq.key('mail', 'pending'), 0, -1)).toEqual([info.id]);
     const read = await client.getTask(info.id, 'mail');
@@ -74,7 +81,9 @@ describe('TaskClient', () => {
     const client = tq.client();
     await client.enqueue('report', { day: 1 }, { unique: '1h' });
     await expect(client.enqueue('report', { day: 1 }, { unique: '1h' })).rejects.toBeInstanceOf(DuplicateTaskError);
-    await expect(client.enqueue('report', { day: 1 }, { unique: '1h' })).rejects.toMatchObject({ code: 'DUPLICATE_TASK' });
+    await expect(client.enqueue('report', { day: 1 }, { unique: '1h' })).rejects.toMatchObject({
+      code: 'DUPLICATE_TASK',
+    });
     // Another payload, type or queue is another lock.
     await client.enqueue('report', { day: 2 }, { unique: '1h' });
     await client.enqueue('other', { day: 1 }, { unique: '1h' });
@@ -88,7 +97,12 @@ describe('TaskClient', () => {
     worker.handle('other', () => undefined);
     await worker.start();
     await done.promise;
-    await waitFor(async () => (await tq.admin.llen(tq.key('default', 'pending'))) === 0 && (await tq.admin.zcard(tq.key('default', 'lease'))) === 0, 'drain');
+    await waitFor(
+      async () =>
+        (await tq.admin.llen(tq.key('default', 'pending'))) === 0 &&
+        (await tq.admin.zcard(tq.key('default', 'lease'))) === 0,
+      'drain',
+    );
     await client.enqueue('report', { day: 1 }, { unique: '1h' });
   });
 
@@ -132,7 +146,10 @@ describe('TaskClient', () => {
     const ok = await client.enqueue('double', 21);
     const waiting = client.waitForResult<number>(ok.id);
     // Open the gate only once the wait is registered: a task finished without retention before that is gone.
-    await waitFor(async () => (await tq.admin.sismember(tq.key('default', 'waiters'), ok.id)) === 1, 'waiter registered');
+    await waitFor(
+      async () => (await tq.admin.sismember(tq.key('default', 'waiters'), ok.id)) === 1,
+      'waiter registered',
+    );
     gate.resolve();
     expect(await waiting).toBe(42);
 

@@ -50,9 +50,11 @@ describe('crash safety', () => {
     const client = tq.client();
     const doneKey = `${tq.prefix}:test:done`;
     const total = 200;
-    const ids = (await client.enqueueMany(Array.from({ length: total }, (_, i) => ({ type: 'job', payload: { i }, options: { retention: '1h' } })))).map(
-      (t) => t.id,
-    );
+    const ids = (
+      await client.enqueueMany(
+        Array.from({ length: total }, (_, i) => ({ type: 'job', payload: { i }, options: { retention: '1h' } })),
+      )
+    ).map((t) => t.id);
     const child = spawnWorker({
       REDIS_URL: testRedisUrl(),
       TASKQ_PREFIX: tq.prefix,
@@ -87,7 +89,11 @@ describe('crash safety', () => {
         return 'peer';
       });
       await peer.start();
-      await waitFor(() => inFlight.every((id) => peerDone.has(id)), 'the killed worker’s in-flight tasks to run again', 8000);
+      await waitFor(
+        () => inFlight.every((id) => peerDone.has(id)),
+        'the killed worker’s in-flight tasks to run again',
+        8000,
+      );
       const recoveredAfter = Math.max(...inFlight.map((id) => peerDone.get(id)!)) - killedAt;
       expect(recoveredAfter).toBeLessThanOrEqual(2000 + 2000);
 
@@ -154,7 +160,10 @@ describe('crash safety', () => {
         await tq.admin.zadd(lease, otherScore, id);
       }
       release.resolve();
-      await waitFor(() => errors.filter((e) => /no longer held by this worker when acknowledged/.test(e.message)).length >= 1, 'lease-lost report');
+      await waitFor(
+        () => errors.filter((e) => /no longer held by this worker when acknowledged/.test(e.message)).length >= 1,
+        'lease-lost report',
+      );
       // Let every acknowledgement of this worker land.
       await waitFor(() => worker.activeCount === 0, 'runs settled');
       await new Promise((r) => setTimeout(r, 50));
@@ -242,7 +251,9 @@ describe('crash safety', () => {
       await tq.admin.hset(tq.key('default', 't'), 'orphan-p', JSON.stringify({ t: 'orphan', s: Date.now() }));
       await tq.admin.sadd(tq.key('default', 'active'), 'orphan-p');
       // Rounds every 250 ms, orphans scanned every fourth round: well within 5 s.
-      expect(await Promise.race([ran.promise, new Promise((r) => setTimeout(() => r('not recovered'), 5_000))])).toBe(1);
+      expect(await Promise.race([ran.promise, new Promise((r) => setTimeout(() => r('not recovered'), 5_000))])).toBe(
+        1,
+      );
     });
 
     it('an expired lease is reclaimed by a running worker’s periodic round (no recoverNow)', async () => {
@@ -298,7 +309,9 @@ describe('crash safety', () => {
       const long = await client.enqueue('long', {});
       const short = await client.enqueue('short', {}, { retention: '1h' });
       await waitFor(() => active.has(long.id) && active.has(short.id), 'both tasks running');
-      const fillers = await client.enqueueMany(Array.from({ length: 3 }, (_, i) => ({ type: 'filler', payload: { i } })));
+      const fillers = await client.enqueueMany(
+        Array.from({ length: 3 }, (_, i) => ({ type: 'filler', payload: { i } })),
+      );
 
       const t0 = Date.now();
       await worker.shutdown();

@@ -40,7 +40,9 @@ describe('Redis restarted while a worker runs', () => {
     });
 
     const total = 300;
-    const ids = (await client.enqueueMany(Array.from({ length: total }, (_, i) => ({ type: 'job', payload: { i } })))).map((t) => t.id);
+    const ids = (
+      await client.enqueueMany(Array.from({ length: total }, (_, i) => ({ type: 'job', payload: { i } })))
+    ).map((t) => t.id);
     await worker.start();
     await waitFor(() => runs.size >= 50, '50 tasks processed before the kill', 10_000, 1);
     await server.kill();
@@ -108,17 +110,25 @@ describe('Redis restarted while a worker runs', () => {
     // Idle: the fetch loop is blocked in BZPOPMIN on the wake connection (not in a dequeue, see the next test).
     const admin = new Redis(server.url);
     await waitFor(
-      async () => /name=taskq:worker:wake:0 .*cmd=bzpopmin/.test(await admin.client('LIST') as string),
+      async () => /name=taskq:worker:wake:0 .*cmd=bzpopmin/.test((await admin.client('LIST')) as string),
       'the worker to block on its wake markers',
     );
     admin.disconnect();
     await server.kill();
     await reconnecting;
     // Let the wake connection see the close too and start reconnecting (its BZPOPMIN is then queued for a resend).
-    await waitFor(() => (worker as unknown as { parts: { wake: { groups: { client: Redis }[] } } }).parts.wake.groups[0].client.status !== 'ready', 'wake connection down');
+    await waitFor(
+      () =>
+        (worker as unknown as { parts: { wake: { groups: { client: Redis }[] } } }).parts.wake.groups[0].client
+          .status !== 'ready',
+      'wake connection down',
+    );
     const t0 = Date.now();
     const done = worker.shutdown().then(() => Date.now() - t0);
-    const elapsed = await Promise.race([done, new Promise<string>((r) => setTimeout(() => r('still waiting after 3s'), 3000))]);
+    const elapsed = await Promise.race([
+      done,
+      new Promise<string>((r) => setTimeout(() => r('still waiting after 3s'), 3000)),
+    ]);
     expect(elapsed).toBeTypeOf('number');
     expect(elapsed as number).toBeLessThan(1000);
     expect(worker.running).toBe(false);
@@ -148,7 +158,8 @@ describe('Redis restarted while a worker runs', () => {
         broker: { notify: { subscriber?: Redis } };
         parts?: { wake: { groups: { client: Redis }[] } };
       };
-      for (const c of [w.redis, w.broker.notify.subscriber, ...(w.parts?.wake.groups.map((g) => g.client) ?? [])]) c?.disconnect();
+      for (const c of [w.redis, w.broker.notify.subscriber, ...(w.parts?.wake.groups.map((g) => g.client) ?? [])])
+        c?.disconnect();
     });
     await worker.start();
     await client.enqueue('long', {});
@@ -157,7 +168,10 @@ describe('Redis restarted while a worker runs', () => {
     await reconnecting;
     const t0 = Date.now();
     const done = worker.shutdown().then(() => Date.now() - t0);
-    const elapsed = await Promise.race([done, new Promise<string>((r) => setTimeout(() => r('still waiting after 3s'), 3000))]);
+    const elapsed = await Promise.race([
+      done,
+      new Promise<string>((r) => setTimeout(() => r('still waiting after 3s'), 3000)),
+    ]);
     expect(elapsed).toBeTypeOf('number');
     expect(elapsed as number).toBeLessThan(300 + 1500);
   });

@@ -20,11 +20,23 @@ describe('hand-offs to idle workers', () => {
   afterEach(() => observeScriptCalls(undefined));
 
   const message = (type = 't', payload: unknown = 1): string =>
-    encodeMessage({ type, payload, readyAt: Date.now(), maxRetry: 25, retried: 0, timeoutMs: 1_800_000, retentionMs: 0, headers: {} });
+    encodeMessage({
+      type,
+      payload,
+      readyAt: Date.now(),
+      maxRetry: 25,
+      retried: 0,
+      timeoutMs: 1_800_000,
+      retentionMs: 0,
+      headers: {},
+    });
 
   /** Resolves once `worker` is registered as idle on `queue` (it blocks on the wake key). */
   const idle = (worker: TaskWorker, queue = 'default') =>
-    waitFor(async () => (await tq.admin.zscore(tq.key(queue, 'idle'), `${worker.options.leaseMs}:${worker.id}`)) !== null, 'the worker to register as idle');
+    waitFor(
+      async () => (await tq.admin.zscore(tq.key(queue, 'idle'), `${worker.options.leaseMs}:${worker.id}`)) !== null,
+      'the worker to register as idle',
+    );
 
   /** A registration of a worker that is not there (it died while idle). */
   const ghost = (leaseMs = 30_000, expiresIn = 30_000, name = 'ghost') =>
@@ -89,11 +101,17 @@ describe('hand-offs to idle workers', () => {
     expect(spans[0]).toBeGreaterThanOrEqual(5_000);
     expect(spans[0]).toBeLessThanOrEqual(5_000 + after - before);
     expect(spans[1]).toBeGreaterThanOrEqual(30_000);
-    expect(await tq.admin.smembers(tq.key('default', 'active'))).toEqual(expect.arrayContaining([tasks[0].id, tasks[1].id]));
+    expect(await tq.admin.smembers(tq.key('default', 'active'))).toEqual(
+      expect.arrayContaining([tasks[0].id, tasks[1].id]),
+    );
     const wake = await wakeMembers();
     expect(wake).toContain('p');
     expect(wake.filter((m) => m.startsWith('h'))).toHaveLength(2);
-    expect(await tq.admin.lrange(tq.key('default', 'pending'), '0', '-1')).toEqual([tasks[4].id, tasks[3].id, tasks[2].id]);
+    expect(await tq.admin.lrange(tq.key('default', 'pending'), '0', '-1')).toEqual([
+      tasks[4].id,
+      tasks[3].id,
+      tasks[2].id,
+    ]);
     // Registrations stay: a worker leaves once it stops being idle.
     expect(await tq.admin.zcard(tq.key('default', 'idle'))).toBe(3);
     const first = await client.getTask(tasks[0].id, 'default');
@@ -190,7 +208,9 @@ describe('hand-offs to idle workers', () => {
     const worker = tq.worker();
     const calls: ScriptName[] = [];
     const ran = deferred<{ task: Task; lease: string | null }>();
-    worker.handle('t', async (task) => ran.resolve({ task, lease: await tq.admin.zscore(tq.key('default', 'lease'), task.id) }));
+    worker.handle('t', async (task) =>
+      ran.resolve({ task, lease: await tq.admin.zscore(tq.key('default', 'lease'), task.id) }),
+    );
     await worker.start();
     await idle(worker);
     observeScriptCalls((name) => calls.push(name));
@@ -325,7 +345,11 @@ describe('hand-offs to idle workers', () => {
       await waitFor(async () => (await tq.admin.zcard(tq.key('default', 'idle'))) === 1, 'the waker to register');
       const score = String(Date.now() + 30_000);
       // Written and closed in the same tick: the BZPOPMIN reply is still on its way when close() begins.
-      void tq.admin.zadd(tq.key('default', 'wake'), 0, handoffMember({ id: 'in-flight', leaseScore: score, message: message() }));
+      void tq.admin.zadd(
+        tq.key('default', 'wake'),
+        0,
+        handoffMember({ id: 'in-flight', leaseScore: score, message: message() }),
+      );
       await waker.close(1_000);
       expect(await woke).toBeUndefined();
       expect(handed).toEqual(['in-flight']);

@@ -201,9 +201,7 @@ describe('TaskInspector', () => {
     const scheduled = await insp.listTasks(q, 'scheduled');
     expect(scheduled.map((t) => t.payload)).toEqual([10, 20, 30, 40, 50]);
     expect(scheduled.every((t) => t.state === 'scheduled' && t.nextProcessAt instanceof Date)).toBe(true);
-    expect((await insp.listTasks(q, 'scheduled', { page: 2, size: 2 })).map((t) => t.payload)).toEqual([
-      30, 40,
-    ]);
+    expect((await insp.listTasks(q, 'scheduled', { page: 2, size: 2 })).map((t) => t.payload)).toEqual([30, 40]);
 
     // Archive in the order 10, 30, 50, 20 (a millisecond apart): listed newest first.
     const byPayload = new Map(scheduled.map((t) => [t.payload, t.id]));
@@ -212,9 +210,7 @@ describe('TaskInspector', () => {
       await insp.archiveTask(byPayload.get(p)!, q);
     }
     expect((await insp.listTasks(q, 'archived')).map((t) => t.payload)).toEqual([20, 50, 30, 10]);
-    expect((await insp.listTasks(q, 'archived', { page: 2, size: 2 })).map((t) => t.payload)).toEqual([
-      30, 10,
-    ]);
+    expect((await insp.listTasks(q, 'archived', { page: 2, size: 2 })).map((t) => t.payload)).toEqual([30, 10]);
     expect((await insp.listTasks(q, 'scheduled')).map((t) => t.payload)).toEqual([40]);
   });
 
@@ -242,10 +238,7 @@ describe('TaskInspector', () => {
     const fails = [];
     for (const p of [3, 1, 2]) fails.push(await client.enqueue('fail', p, { queue: q, maxRetry: 5 }));
     for (const p of [1, 2]) await client.enqueue('ok', p, { queue: q, retention: `${p}h` });
-    const blocks = [
-      await client.enqueue('block', 'a', { queue: q }),
-      await client.enqueue('block', 'b', { queue: q }),
-    ];
+    const blocks = [await client.enqueue('block', 'a', { queue: q }), await client.enqueue('block', 'b', { queue: q })];
     await twoRunning.promise;
     await waitFor(
       async () => (await insp.queueInfo(q)).retry === 3 && (await insp.queueInfo(q)).completed === 2,
@@ -273,9 +266,7 @@ describe('TaskInspector', () => {
 
     // An active id without a lease (a lost lease key) is still listed as active.
     await tq.admin.zrem(tq.key(q, 'lease'), blocks[0].id);
-    expect((await insp.listTasks(q, 'active')).map((t) => t.id).sort()).toEqual(
-      blocks.map((b) => b.id).sort(),
-    );
+    expect((await insp.listTasks(q, 'active')).map((t) => t.id).sort()).toEqual(blocks.map((b) => b.id).sort());
     await tq.admin.zadd(tq.key(q, 'lease'), String(Date.now() + 60_000), blocks[0].id);
     release.resolve();
   });
@@ -307,11 +298,7 @@ describe('TaskInspector', () => {
     const client = tq.client();
     const insp = inspector();
     await client.enqueue('x', 'a', { queue: 'one' });
-    const info = await client.enqueue(
-      'x',
-      { hello: 'world' },
-      { queue: 'two', headers: { trace: 't1' }, maxRetry: 7 },
-    );
+    const info = await client.enqueue('x', { hello: 'world' }, { queue: 'two', headers: { trace: 't1' }, maxRetry: 7 });
     const expected: Partial<TaskInfo> = {
       id: info.id,
       queue: 'two',
@@ -410,9 +397,7 @@ describe('TaskInspector', () => {
     const client = tq.client();
     const insp = inspector();
     const unique = await client.enqueue('u', { a: 1 }, { queue: q, unique: '1h' });
-    await expect(client.enqueue('u', { a: 1 }, { queue: q, unique: '1h' })).rejects.toThrow(
-      DuplicateTaskError,
-    );
+    await expect(client.enqueue('u', { a: 1 }, { queue: q, unique: '1h' })).rejects.toThrow(DuplicateTaskError);
     await insp.deleteTask(unique.id); // no queue
     expect(await insp.getTask(unique.id, q)).toBeNull();
     const again = await client.enqueue('u', { a: 1 }, { queue: q, unique: '1h' });
@@ -509,9 +494,7 @@ describe('TaskInspector', () => {
     expect(await field(insp.listTasks('q', 'pending', { size: 0 }))).toBe('size');
     expect(await field(insp.listTasks('q', 'pending', { size: 1001 }))).toBe('size');
     expect(await field(insp.listTasks('q', 'pending', { size: 2.5 }))).toBe('size');
-    expect(await field(insp.listTasks('q', 'pending', { page: Number.MAX_SAFE_INTEGER, size: 1000 }))).toBe(
-      'page',
-    );
+    expect(await field(insp.listTasks('q', 'pending', { page: Number.MAX_SAFE_INTEGER, size: 1000 }))).toBe('page');
     expect(await field(insp.getTask(''))).toBe('id');
     expect(await insp.listTasks('q', 'pending', { size: 1000 })).toEqual([]);
   });

@@ -9,16 +9,30 @@ import { deferred } from '../helpers/wait.js';
 // ioredis re-sends commands whose reply was lost in a reconnect: a script that already ran runs again.
 describe('re-sent script calls', () => {
   const tq = useTaskq('resend');
-  const message = encodeMessage({ type: 't', payload: 1, readyAt: Date.now(), maxRetry: 25, retried: 0, timeoutMs: 1_800_000, retentionMs: 0, headers: {} });
+  const message = encodeMessage({
+    type: 't',
+    payload: 1,
+    readyAt: Date.now(),
+    maxRetry: 25,
+    retried: 0,
+    timeoutMs: 1_800_000,
+    retentionMs: 0,
+    headers: {},
+  });
 
   it('a re-sent enqueue does not push the task twice', async () => {
     const broker = new RedisBroker(tq.admin, tq.prefix);
-    const items = [{ id: 'gen-1', message, checkId: false }, { id: 'gen-2', message, checkId: false }];
+    const items = [
+      { id: 'gen-1', message, checkId: false },
+      { id: 'gen-2', message, checkId: false },
+    ];
     expect(await broker.producer.enqueue('default', items, Date.now())).toEqual(['ok', 'ok']);
     expect(await broker.producer.enqueue('default', items, Date.now())).toEqual(['ok', 'ok']);
     expect(await tq.admin.lrange(tq.key('default', 'pending'), 0, -1)).toEqual(['gen-2', 'gen-1']);
     // A caller-chosen id still conflicts.
-    expect(await broker.producer.enqueue('default', [{ id: 'gen-1', message, checkId: true }], Date.now())).toEqual(['conflict']);
+    expect(await broker.producer.enqueue('default', [{ id: 'gen-1', message, checkId: true }], Date.now())).toEqual([
+      'conflict',
+    ]);
   });
 
   it('a duplicate pending entry of a leased task is not leased again', async () => {

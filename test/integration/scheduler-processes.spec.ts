@@ -31,7 +31,9 @@ describe.concurrent('TaskScheduler across processes', () => {
     await admin.register('@every 1s', 'tick', null, { id: 'every-second' });
     const keys = new QueueKeys(prefix, 'default');
     const fireTimes = async (): Promise<number[]> =>
-      Object.values(await redis.hgetall(keys.tasks)).map((raw) => Date.parse(decodeMessage(raw).headers['taskq-fire-time']));
+      Object.values(await redis.hgetall(keys.tasks)).map((raw) =>
+        Date.parse(decodeMessage(raw).headers['taskq-fire-time']),
+      );
     const reached = (ms: number) => async () => (await fireTimes()).some((t) => t >= ms);
 
     let killed: SchedulerProcess | undefined;

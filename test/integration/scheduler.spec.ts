@@ -66,7 +66,12 @@ describe('TaskScheduler (integration)', () => {
     clock.set(at('2025-01-01T00:00:01.010Z'));
     const fired = await s.tick();
     expect(fired).toHaveLength(1);
-    expect(fired[0]).toMatchObject({ id, queue: 'default', type: 'report', fireTime: new Date('2025-01-01T00:00:01.000Z') });
+    expect(fired[0]).toMatchObject({
+      id,
+      queue: 'default',
+      type: 'report',
+      fireTime: new Date('2025-01-01T00:00:01.000Z'),
+    });
     expect(await s.tick()).toEqual([]); // the same tick never fires twice
 
     const keys = new QueueKeys(prefix, 'default');
@@ -75,7 +80,12 @@ describe('TaskScheduler (integration)', () => {
     expect(await redis.sismember(new GlobalKeys(prefix).queues, 'default')).toBe(1);
     const [task] = await firedTasks();
     expect(task.id).toBe(fired[0].taskId);
-    expect(task.message).toMatchObject({ type: 'report', payload: { n: 1 }, maxRetry: 3, readyAt: at('2025-01-01T00:00:01Z') });
+    expect(task.message).toMatchObject({
+      type: 'report',
+      payload: { n: 1 },
+      maxRetry: 3,
+      readyAt: at('2025-01-01T00:00:01Z'),
+    });
     expect(task.message.headers).toEqual({
       tenant: 'a',
       'taskq-periodic-id': id,
@@ -136,7 +146,9 @@ describe('TaskScheduler (integration)', () => {
     }
     expect(wonA + wonB).toBe(15);
     const fires = (await firedTasks()).map((t) => t.fire);
-    expect(fires).toEqual(Array.from({ length: 10 }, (_, i) => new Date(at('2025-01-01T00:00:00Z') + (i + 1) * 1000).toISOString()));
+    expect(fires).toEqual(
+      Array.from({ length: 10 }, (_, i) => new Date(at('2025-01-01T00:00:00Z') + (i + 1) * 1000).toISOString()),
+    );
     expect((await firedTasks('other')).map((t) => t.fire)).toEqual(
       [2, 4, 6, 8, 10].map((sec) => new Date(at('2025-01-01T00:00:00Z') + sec * 1000).toISOString()),
     );
@@ -155,7 +167,12 @@ describe('TaskScheduler (integration)', () => {
     await s.register('@every 5s', 'x', { v: 2 }, { id: 'job' });
     const list = await s.list();
     expect(list).toHaveLength(1);
-    expect(list[0]).toMatchObject({ id: 'job', spec: '@every 5s', payload: { v: 2 }, prevFireAt: new Date('2025-01-01T00:00:01Z') });
+    expect(list[0]).toMatchObject({
+      id: 'job',
+      spec: '@every 5s',
+      payload: { v: 2 },
+      prevFireAt: new Date('2025-01-01T00:00:01Z'),
+    });
 
     // `other` still has the old revision in memory: its attempt is refused as stale and it reloads.
     clock.set(at('2025-01-01T00:00:02.001Z'));
@@ -354,15 +371,20 @@ describe('TaskScheduler (integration)', () => {
       ['manual', '@hourly', undefined],
     ]);
     // An invalid entry anywhere in the list: nothing changes.
-    await expect(s.sync('file', [{ cronspec: '@daily', type: 'c' }, { cronspec: 'nope', type: 'd' }])).rejects.toThrow(
-      /entries\[1\]: invalid cronspec "nope"/,
-    );
+    await expect(
+      s.sync('file', [
+        { cronspec: '@daily', type: 'c' },
+        { cronspec: 'nope', type: 'd' },
+      ]),
+    ).rejects.toThrow(/entries\[1\]: invalid cronspec "nope"/);
     expect((await s.list()).map((e) => e.id)).toEqual(['a', 'manual']);
   });
 
   it('a started scheduler learns of entries registered elsewhere at once and fires them on time', async () => {
     const fired: { id: string; lateness: number }[] = [];
-    const running = make({ onFire: (e) => fired.push({ id: e.id, lateness: e.enqueuedAt.getTime() - e.fireTime.getTime() }) });
+    const running = make({
+      onFire: (e) => fired.push({ id: e.id, lateness: e.enqueuedAt.getTime() - e.fireTime.getTime() }),
+    });
     await running.start();
     const admin = make();
     await admin.register('@every 1s', 'x', null, { id: 'live' });

@@ -1,6 +1,11 @@
 import calculateSlot from 'cluster-key-slot';
 import { afterEach, describe, expect, it } from 'vitest';
-import { observeScriptCalls, SCRIPT_NAMES, scriptSource, type ScriptName } from '../../lib/core/broker/redis/scripts.js';
+import {
+  observeScriptCalls,
+  SCRIPT_NAMES,
+  scriptSource,
+  type ScriptName,
+} from '../../lib/core/broker/redis/scripts.js';
 import { SimulatedClock, TaskInspector, TaskScheduler, type Task } from '../../lib/core/index.js';
 import { testRedisUrl } from '../helpers/redis.js';
 import { useTaskq } from '../helpers/taskq.js';
@@ -55,9 +60,12 @@ describe('script calls touch one cluster slot', () => {
     await client.enqueue('flaky', {});
     const failing = await client.enqueue('fail', {}, { maxRetry: 0 });
     await client.enqueue('slow', {}, { queue: 'other.q:1' });
-    await client.enqueueMany(Array.from({ length: 1001 }, (_, i) => ({ type: 'ok', payload: { i }, options: { queue: 'other.q:1' } })));
+    await client.enqueueMany(
+      Array.from({ length: 1001 }, (_, i) => ({ type: 'ok', payload: { i }, options: { queue: 'other.q:1' } })),
+    );
     await waitFor(
-      () => (seen.get('ok') ?? 0) >= 1004 && seen.get('flaky') === 2 && seen.get('fail') === 1 && seen.get('slow') === 1,
+      () =>
+        (seen.get('ok') ?? 0) >= 1004 && seen.get('flaky') === 2 && seen.get('fail') === 1 && seen.get('slow') === 1,
       'the lifecycle tasks to run',
       10_000,
     );
@@ -69,11 +77,20 @@ describe('script calls touch one cluster slot', () => {
     const activeOne = await client.enqueue('cancel-me', {});
     await waitFor(() => seen.get('cancel-me') === 1, 'cancel-me running');
     expect(await client.cancel(activeOne.id, 'default')).toBe(true);
-    await waitFor(async () => (await client.getTask(activeOne.id, 'default'))?.state === 'archived', 'canceled task archived');
+    await waitFor(
+      async () => (await client.getTask(activeOne.id, 'default'))?.state === 'archived',
+      'canceled task archived',
+    );
 
     // recover: an orphan (active without lease) and an expired lease, written by hand.
     const now = Date.now();
-    await tq.admin.hset(tq.key('default', 't'), 'orphan', JSON.stringify({ t: 'ok', s: now }), 'expired', JSON.stringify({ t: 'ok', s: now }));
+    await tq.admin.hset(
+      tq.key('default', 't'),
+      'orphan',
+      JSON.stringify({ t: 'ok', s: now }),
+      'expired',
+      JSON.stringify({ t: 'ok', s: now }),
+    );
     await tq.admin.sadd(tq.key('default', 'active'), 'orphan', 'expired');
     await tq.admin.zadd(tq.key('default', 'lease'), String(now - 10_000 + 0.5), 'expired');
     expect(await worker.recoverNow()).toBe(2);
@@ -109,7 +126,12 @@ describe('script calls touch one cluster slot', () => {
 
     // scheduler: upsert, tick, remove.
     const clock = new SimulatedClock(Date.UTC(2030, 0, 1, 0, 0, 0));
-    const scheduler = new TaskScheduler({ connection: testRedisUrl(), prefix: tq.prefix, clock, logger: { error: () => undefined, warn: () => undefined } });
+    const scheduler = new TaskScheduler({
+      connection: testRedisUrl(),
+      prefix: tq.prefix,
+      clock,
+      logger: { error: () => undefined, warn: () => undefined },
+    });
     try {
       const id = await scheduler.register('@every 1s', 'ok', { periodic: true }, { queue: 'other.q:1' });
       await scheduler.refresh();
@@ -131,7 +153,8 @@ describe('script calls touch one cluster slot', () => {
       const slots = new Set(keys.map((k) => calculateSlot(k)));
       if (slots.size !== 1) bad.push(`${name}: ${slots.size} slots for ${keys.join(' ')}`);
       const tag = /\{[^}]+\}/.exec(keys[0])?.[0];
-      if (!tag || !keys.every((k) => k.includes(tag))) bad.push(`${name}: keys without one common hash tag: ${keys.join(' ')}`);
+      if (!tag || !keys.every((k) => k.includes(tag)))
+        bad.push(`${name}: keys without one common hash tag: ${keys.join(' ')}`);
     }
     expect(bad).toEqual([]);
 

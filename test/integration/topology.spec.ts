@@ -113,10 +113,8 @@ describe('Redis Cluster (3 masters)', () => {
           const list = (await r.client('LIST')) as string;
           return list
             .split('\n')
-            .filter(
-              (l) =>
-                /name=\S*taskq:worker:wake:/.test(l) && /\bcmd=bzpopmin\b/.test(l) && /\bflags=b\b/.test(l),
-            ).length;
+            .filter((l) => /name=\S*taskq:worker:wake:/.test(l) && /\bcmd=bzpopmin\b/.test(l) && /\bflags=b\b/.test(l))
+            .length;
         }),
       ),
     );
@@ -242,12 +240,7 @@ describe('Redis Cluster (3 masters)', () => {
     expect(at - sent).toBeGreaterThanOrEqual(290);
     expect(at - sent).toBeLessThan(2_000);
 
-    const { result } = await client.enqueueAndWait<string>(
-      'flaky',
-      {},
-      { queue: c, maxRetry: 3 },
-      { timeout: 10_000 },
-    );
+    const { result } = await client.enqueueAndWait<string>('flaky', {}, { queue: c, maxRetry: 3 }, { timeout: 10_000 });
     expect(await result).toBe('second attempt');
     expect(attempts).toEqual([0, 1]);
     expect(failures).toEqual([true]);
@@ -266,9 +259,7 @@ describe('Redis Cluster (3 masters)', () => {
       return new Promise((_, reject) => {
         task.signal.addEventListener('abort', () => {
           aborted.resolve(task.signal.reason);
-          reject(
-            task.signal.reason instanceof Error ? task.signal.reason : new Error(String(task.signal.reason)),
-          );
+          reject(task.signal.reason instanceof Error ? task.signal.reason : new Error(String(task.signal.reason)));
         });
       });
     });
@@ -346,9 +337,7 @@ describe('Redis Cluster (3 masters)', () => {
     const worker = new TaskWorker({ connection, prefix, queues: all });
     const inspector = new TaskInspector({ connection, prefix });
     const scheduler = new TaskScheduler({ connection, prefix });
-    res.defer(() =>
-      Promise.all([client.close(), worker.shutdown(), inspector.close(), scheduler.shutdown()]),
-    );
+    res.defer(() => Promise.all([client.close(), worker.shutdown(), inspector.close(), scheduler.shutdown()]));
     worker.handle('x', () => 'ok');
     await worker.start();
     await scheduler.start();
@@ -398,19 +387,9 @@ describe('Redis Cluster (3 masters)', () => {
     expect(worker.redis).toBe(own);
     expect(client.redis).toBe(own);
 
-    const { result } = await client.enqueueAndWait<number>(
-      'sum',
-      [1, 2, 3],
-      { queue: a },
-      { timeout: 5_000 },
-    );
+    const { result } = await client.enqueueAndWait<number>('sum', [1, 2, 3], { queue: a }, { timeout: 5_000 });
     expect(await result).toBe(6);
-    const { result: second } = await client.enqueueAndWait<number>(
-      'sum',
-      [4, 5],
-      { queue: b },
-      { timeout: 5_000 },
-    );
+    const { result: second } = await client.enqueueAndWait<number>('sum', [4, 5], { queue: b }, { timeout: 5_000 });
     expect(await second).toBe(9);
     expect((await inspector.queueInfo(a)).processed).toBeGreaterThanOrEqual(1);
 
@@ -494,9 +473,7 @@ describe('TLS (rediss)', () => {
   );
 
   it.skipIf(!tls.supported)(
-    tlsName(
-      'a rediss:// URL works end to end when the CA is trusted (child process with NODE_EXTRA_CA_CERTS)',
-    ),
+    tlsName('a rediss:// URL works end to end when the CA is trusted (child process with NODE_EXTRA_CA_CERTS)'),
     async () => {
       // A URL cannot carry a CA, and NODE_EXTRA_CA_CERTS is read only at process start (Node 20 has no
       // tls.setDefaultCACertificates): run the compiled engine in a child process that trusts the test CA.
@@ -556,9 +533,7 @@ describe('Sentinel', () => {
     const started = deferred();
     worker.handle('block', (task) => {
       started.resolve();
-      return new Promise((_, reject) =>
-        task.signal.addEventListener('abort', () => reject(new Error('aborted'))),
-      );
+      return new Promise((_, reject) => task.signal.addEventListener('abort', () => reject(new Error('aborted'))));
     });
     await worker.start();
 
@@ -578,9 +553,7 @@ describe('Sentinel', () => {
     // The library's connections were made to the master the Sentinel resolved (the data is there too).
     const admin = new (await import('ioredis')).Redis({ port: sentinel.master.port, host: '127.0.0.1' });
     res.defer(async () => admin.quit());
-    const names = ((await admin.client('LIST')) as string)
-      .split('\n')
-      .map((l) => /\bname=(\S*)/.exec(l)?.[1] ?? '');
+    const names = ((await admin.client('LIST')) as string).split('\n').map((l) => /\bname=(\S*)/.exec(l)?.[1] ?? '');
     expect(names).toEqual(
       expect.arrayContaining([
         'taskq:client',

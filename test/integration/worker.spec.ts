@@ -117,10 +117,15 @@ describe('TaskWorker', () => {
     const { info, result } = await client.enqueueAndWait('keep', null, { retention: 300 });
     await result;
     expect((await client.getTask(info.id))?.state).toBe('completed');
-    await waitFor(async () => {
-      await worker.cleanNow();
-      return (await client.getTask(info.id)) === null;
-    }, 'completed task deleted', 5000, 100);
+    await waitFor(
+      async () => {
+        await worker.cleanNow();
+        return (await client.getTask(info.id)) === null;
+      },
+      'completed task deleted',
+      5000,
+      100,
+    );
     expect(await tq.admin.zcard(tq.key('default', 'completed'))).toBe(0);
   });
 

@@ -35,8 +35,14 @@ describe('parseCronspec', () => {
   });
 
   it("accepts '?', month and day names", () => {
-    expect(walk('0 9 ? JAN MON', 'UTC', '2025-01-01T00:00:00Z', 2)).toEqual(['2025-01-06T09:00:00.000Z', '2025-01-13T09:00:00.000Z']);
-    expect(walk('0 0 1 feb-mar *', 'UTC', '2025-01-01T00:00:00Z', 2)).toEqual(['2025-02-01T00:00:00.000Z', '2025-03-01T00:00:00.000Z']);
+    expect(walk('0 9 ? JAN MON', 'UTC', '2025-01-01T00:00:00Z', 2)).toEqual([
+      '2025-01-06T09:00:00.000Z',
+      '2025-01-13T09:00:00.000Z',
+    ]);
+    expect(walk('0 0 1 feb-mar *', 'UTC', '2025-01-01T00:00:00Z', 2)).toEqual([
+      '2025-02-01T00:00:00.000Z',
+      '2025-03-01T00:00:00.000Z',
+    ]);
   });
 
   it('accepts the descriptors', () => {
@@ -52,8 +58,14 @@ describe('parseCronspec', () => {
   });
 
   it('@every is aligned to multiples of the interval since the epoch', () => {
-    expect(walk('@every 30s', 'UTC', '2025-01-01T00:00:10.123Z', 2)).toEqual(['2025-01-01T00:00:30.000Z', '2025-01-01T00:01:00.000Z']);
-    expect(walk('@every 1h30m', 'UTC', '2025-01-01T00:00:00Z', 2)).toEqual(['2025-01-01T01:30:00.000Z', '2025-01-01T03:00:00.000Z']);
+    expect(walk('@every 30s', 'UTC', '2025-01-01T00:00:10.123Z', 2)).toEqual([
+      '2025-01-01T00:00:30.000Z',
+      '2025-01-01T00:01:00.000Z',
+    ]);
+    expect(walk('@every 1h30m', 'UTC', '2025-01-01T00:00:00Z', 2)).toEqual([
+      '2025-01-01T01:30:00.000Z',
+      '2025-01-01T03:00:00.000Z',
+    ]);
     // The zone does not matter for @every: every replica computes the same ticks.
     expect(walk('@every 1s', 'Asia/Kolkata', '2025-01-01T00:00:00.999Z', 1)).toEqual(['2025-01-01T00:00:01.000Z']);
     const s = parseCronspec('@every 10s');
@@ -90,8 +102,14 @@ describe('parseCronspec', () => {
     });
 
     it('Europe/Berlin: 02:30 on 2025-03-30 runs at 03:30 CEST; on 2025-10-26 once at 02:30 CEST', () => {
-      expect(walk('30 2 * * *', 'Europe/Berlin', '2025-03-29T12:00:00Z', 2)).toEqual(['2025-03-30T01:30:00.000Z', '2025-03-31T00:30:00.000Z']);
-      expect(walk('30 2 * * *', 'Europe/Berlin', '2025-10-25T12:00:00Z', 2)).toEqual(['2025-10-26T00:30:00.000Z', '2025-10-27T01:30:00.000Z']);
+      expect(walk('30 2 * * *', 'Europe/Berlin', '2025-03-29T12:00:00Z', 2)).toEqual([
+        '2025-03-30T01:30:00.000Z',
+        '2025-03-31T00:30:00.000Z',
+      ]);
+      expect(walk('30 2 * * *', 'Europe/Berlin', '2025-10-25T12:00:00Z', 2)).toEqual([
+        '2025-10-26T00:30:00.000Z',
+        '2025-10-27T01:30:00.000Z',
+      ]);
     });
   });
 

@@ -14,7 +14,8 @@ describe('one duration grammar for options and @every', () => {
   });
 
   it('is the grammar of @every', () => {
-    for (const text of ['30s', '1h30m', '2d', '1.5h', '1 h', '10', '']) expect(parseEveryDuration(text)).toBe(parseDurationText(text));
+    for (const text of ['30s', '1h30m', '2d', '1.5h', '1 h', '10', ''])
+      expect(parseEveryDuration(text)).toBe(parseDurationText(text));
   });
 
   it('accepts processIn: "1h30m" like @every 1h30m', () => {

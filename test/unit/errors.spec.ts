@@ -50,7 +50,9 @@ describe('errors', () => {
     expect(taskOpError(taskOpOutcome(0), 'runTask', 'i', 'q', 'x')).toBeInstanceOf(core.TaskNotFoundError);
     const refused = taskOpError(taskOpOutcome(-4), 'runTask', 'i', 'q', 'scheduled, retry or archived');
     expect(refused).toBeInstanceOf(core.InvalidStateError);
-    expect(refused?.message).toBe('runTask: task "i" in queue "q" is completed; runTask applies to scheduled, retry or archived tasks');
+    expect(refused?.message).toBe(
+      'runTask: task "i" in queue "q" is completed; runTask applies to scheduled, retry or archived tasks',
+    );
     expect(() => taskOpOutcome(7)).toThrow(/unexpected/);
   });
 });

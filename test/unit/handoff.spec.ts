@@ -15,7 +15,18 @@ describe('hand-off members', () => {
   });
 
   it('rejects markers and malformed members', () => {
-    for (const m of ['p', 'd', 'h', 'h:', 'hx:abc1:{}', 'h0::1:{}', 'h3:abc', 'h3:abc12', 'h3:abc1.5:{}', 'h9:abc1:{}']) {
+    for (const m of [
+      'p',
+      'd',
+      'h',
+      'h:',
+      'hx:abc1:{}',
+      'h0::1:{}',
+      'h3:abc',
+      'h3:abc12',
+      'h3:abc1.5:{}',
+      'h9:abc1:{}',
+    ]) {
       expect(parseHandoff(m), m).toBeUndefined();
     }
   });

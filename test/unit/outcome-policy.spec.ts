@@ -24,7 +24,11 @@ const message = (over: Partial<TaskMessage> = {}): TaskMessage => ({
   ...over,
 });
 const task = {} as Task;
-const policy = (over: Partial<FailurePolicy> = {}): FailurePolicy => ({ retryDelay: () => 500, isFailure: () => true, ...over });
+const policy = (over: Partial<FailurePolicy> = {}): FailurePolicy => ({
+  retryDelay: () => 500,
+  isFailure: () => true,
+  ...over,
+});
 const noPolicyError = (err: Error): never => {
   throw err;
 };
@@ -72,7 +76,14 @@ describe('decideFailure', () => {
   });
 
   it('an error isFailure rejects retries without counting, even with no retries left', () => {
-    const out = decideFailure(new Error('busy'), message({ retried: 3 }), task, NOW, policy({ isFailure: () => false }), noPolicyError);
+    const out = decideFailure(
+      new Error('busy'),
+      message({ retried: 3 }),
+      task,
+      NOW,
+      policy({ isFailure: () => false }),
+      noPolicyError,
+    );
     expect(out).toMatchObject({ kind: 'retry', retried: 3, countsAsFailure: false });
   });
 
@@ -83,7 +94,9 @@ describe('decideFailure', () => {
 
   it('reports a throwing or invalid retryDelay and falls back to a fixed delay', () => {
     const errors: Error[] = [];
-    const out = decideFailure(new Error('x'), message(), task, NOW, policy({ retryDelay: () => 'soon' }), (e) => errors.push(e));
+    const out = decideFailure(new Error('x'), message(), task, NOW, policy({ retryDelay: () => 'soon' }), (e) =>
+      errors.push(e),
+    );
     expect(out).toMatchObject({ kind: 'retry', retryAt: NOW + FALLBACK_RETRY_DELAY_MS });
     expect(errors[0]?.message).toMatch(/retryDelay/);
   });
@@ -95,7 +108,9 @@ describe('decideFailure', () => {
         throw new Error('bad predicate');
       },
     });
-    expect(decideFailure(new Error('x'), message(), task, NOW, p, (e) => errors.push(e))).toMatchObject({ countsAsFailure: true });
+    expect(decideFailure(new Error('x'), message(), task, NOW, p, (e) => errors.push(e))).toMatchObject({
+      countsAsFailure: true,
+    });
     expect(errors.map((e) => e.message)).toEqual(['bad predicate']);
   });
 

@@ -16,9 +16,30 @@ const NOW = Date.parse('2025-01-01T00:00:00Z');
 
 describe('periodic entries', () => {
   it('resolves options, derives a stable default id and a byte-stable stored form', () => {
-    const a = resolvePeriodicEntry(' @every 30s ', 'report', { x: 1 }, { maxRetry: 2, timeout: '1m', tz: 'Europe/Berlin' }, JSON_CODEC, NOW);
-    const b = resolvePeriodicEntry('@every 30s', 'report', { x: 1 }, { maxRetry: 2, timeout: '1m', tz: 'Europe/Berlin' }, JSON_CODEC, NOW);
-    expect(a.definition).toMatchObject({ spec: '@every 30s', type: 'report', queue: 'default', tz: 'Europe/Berlin', maxRetry: 2, timeoutMs: 60_000 });
+    const a = resolvePeriodicEntry(
+      ' @every 30s ',
+      'report',
+      { x: 1 },
+      { maxRetry: 2, timeout: '1m', tz: 'Europe/Berlin' },
+      JSON_CODEC,
+      NOW,
+    );
+    const b = resolvePeriodicEntry(
+      '@every 30s',
+      'report',
+      { x: 1 },
+      { maxRetry: 2, timeout: '1m', tz: 'Europe/Berlin' },
+      JSON_CODEC,
+      NOW,
+    );
+    expect(a.definition).toMatchObject({
+      spec: '@every 30s',
+      type: 'report',
+      queue: 'default',
+      tz: 'Europe/Berlin',
+      maxRetry: 2,
+      timeoutMs: 60_000,
+    });
     expect(a.definition.id).toBe(b.definition.id);
     expect(a.json).toBe(b.json);
     // Options other than the queue do not change the default id: re-registering with new options updates in place.
@@ -32,19 +53,36 @@ describe('periodic entries', () => {
   });
 
   it('rejects options that cannot repeat, and bad specs, before anything else', () => {
-    expect(() => resolvePeriodicEntry('* * * * *', 'x', null, { taskId: 'a' }, JSON_CODEC, NOW)).toThrow(InvalidOptionError);
-    expect(() => resolvePeriodicEntry('* * * * *', 'x', null, { deadline: new Date() }, JSON_CODEC, NOW)).toThrow(/deadline/);
-    expect(() => resolvePeriodicEntry('* * * * *', 'x', null, { processAt: new Date() }, JSON_CODEC, NOW)).toThrow(/processIn/);
-    expect(() => resolvePeriodicEntry('* * * * *', 'x', null, { nope: 1 } as never, JSON_CODEC, NOW)).toThrow(/unknown option/);
+    expect(() => resolvePeriodicEntry('* * * * *', 'x', null, { taskId: 'a' }, JSON_CODEC, NOW)).toThrow(
+      InvalidOptionError,
+    );
+    expect(() => resolvePeriodicEntry('* * * * *', 'x', null, { deadline: new Date() }, JSON_CODEC, NOW)).toThrow(
+      /deadline/,
+    );
+    expect(() => resolvePeriodicEntry('* * * * *', 'x', null, { processAt: new Date() }, JSON_CODEC, NOW)).toThrow(
+      /processIn/,
+    );
+    expect(() => resolvePeriodicEntry('* * * * *', 'x', null, { nope: 1 } as never, JSON_CODEC, NOW)).toThrow(
+      /unknown option/,
+    );
     expect(() => resolvePeriodicEntry('* * *', 'x', null, {}, JSON_CODEC, NOW)).toThrow(InvalidCronspecError);
     expect(() => resolvePeriodicEntry('* * * * *', 'x', null, { id: 'has space' }, JSON_CODEC, NOW)).toThrow(/id/);
-    expect(resolvePeriodicEntry('* * * * *', 'x', null, { id: 'report:daily' }, JSON_CODEC, NOW).definition.id).toBe('report:daily');
+    expect(resolvePeriodicEntry('* * * * *', 'x', null, { id: 'report:daily' }, JSON_CODEC, NOW).definition.id).toBe(
+      'report:daily',
+    );
   });
 
   it('the message template builds exactly what a full encoding builds', () => {
     const defs: EntryDefinition[] = [
       resolvePeriodicEntry('@every 1s', 'a', { n: 1 }, {}, JSON_CODEC, NOW).definition,
-      resolvePeriodicEntry('@every 1s', 'b', undefined, { maxRetry: 0, retention: '1h', headers: { t: 'x"y' } }, JSON_CODEC, NOW).definition,
+      resolvePeriodicEntry(
+        '@every 1s',
+        'b',
+        undefined,
+        { maxRetry: 0, retention: '1h', headers: { t: 'x"y' } },
+        JSON_CODEC,
+        NOW,
+      ).definition,
       resolvePeriodicEntry('@every 1s', 'c', '"s":-987654321', { processIn: '5s' }, JSON_CODEC, NOW).definition,
       resolvePeriodicEntry('@every 1s', 'd', { deep: ['\u0001taskq-fire\u0001'] }, {}, JSON_CODEC, NOW).definition,
     ];
@@ -72,7 +110,12 @@ describe('periodic entries', () => {
   });
 
   it('parses fire state', () => {
-    expect(parseState('3:1700000000000:1699999999000:abc')).toEqual({ rev: 3, floor: 1700000000000, prevFire: 1699999999000, lastTaskId: 'abc' });
+    expect(parseState('3:1700000000000:1699999999000:abc')).toEqual({
+      rev: 3,
+      floor: 1700000000000,
+      prevFire: 1699999999000,
+      lastTaskId: 'abc',
+    });
     expect(parseState('1:5:0:')).toEqual({ rev: 1, floor: 5, prevFire: 0, lastTaskId: '' });
     expect(parseState('garbage')).toBeUndefined();
     expect(parseState(null)).toBeUndefined();

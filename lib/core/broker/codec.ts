@@ -63,7 +63,6 @@ interface WireV1 {
   w?: 1;
 }
 
-
 /** Encodes a message. Throws TypeError when the payload or result cannot be JSON-encoded (BigInt, cycles). */
 export function encodeMessage(m: TaskMessage): string {
   const wire: WireV1 = { t: m.type, s: m.readyAt };

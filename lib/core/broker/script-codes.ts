@@ -65,7 +65,10 @@ export type TickCode = number;
 export const TickCode = { Fired: 0, Stale: -1 } as const;
 
 /** The error an enqueue outcome stands for, or undefined for success. */
-export function enqueueError(outcome: EnqueueOutcome, task: { id: string; queue: string; type: string }): TaskqError | undefined {
+export function enqueueError(
+  outcome: EnqueueOutcome,
+  task: { id: string; queue: string; type: string },
+): TaskqError | undefined {
   if (outcome === 'conflict') return new TaskIdConflictError(task.id, task.queue);
   if (outcome === 'duplicate') return new DuplicateTaskError(task.queue, task.type);
   return undefined;
@@ -76,8 +79,16 @@ export function enqueueError(outcome: EnqueueOutcome, task: { id: string; queue:
  * @param op the operation, for the message (`runTask`)
  * @param allowed the states it applies to, for the message (`scheduled, retry or archived`)
  */
-export function taskOpError(outcome: TaskOpOutcome, op: string, id: string, queue: string, allowed: string): TaskqError | undefined {
+export function taskOpError(
+  outcome: TaskOpOutcome,
+  op: string,
+  id: string,
+  queue: string,
+  allowed: string,
+): TaskqError | undefined {
   if (outcome === 'ok') return undefined;
   if (outcome === 'not-found') return new TaskNotFoundError(id, queue);
-  return new InvalidStateError(`${op}: task "${id}" in queue "${queue}" is ${outcome}; ${op} applies to ${allowed} tasks`);
+  return new InvalidStateError(
+    `${op}: task "${id}" in queue "${queue}" is ${outcome}; ${op} applies to ${allowed} tasks`,
+  );
 }

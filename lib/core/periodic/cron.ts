@@ -88,14 +88,20 @@ const knownZones = new Set<string>([DEFAULT_TZ]);
  */
 export function validateTimeZone(tz: unknown): string {
   if (typeof tz !== 'string' || tz.length === 0) {
-    throw new InvalidOptionError('tz', `got ${JSON.stringify(tz)}; expected an IANA time zone name such as 'Europe/Berlin' or 'UTC'`);
+    throw new InvalidOptionError(
+      'tz',
+      `got ${JSON.stringify(tz)}; expected an IANA time zone name such as 'Europe/Berlin' or 'UTC'`,
+    );
   }
   if (knownZones.has(tz)) return tz;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
     knownZones.add(tz);
   } catch {
-    throw new InvalidOptionError('tz', `unknown time zone ${JSON.stringify(tz)}; expected an IANA name such as 'Europe/Berlin' or 'UTC'`);
+    throw new InvalidOptionError(
+      'tz',
+      `unknown time zone ${JSON.stringify(tz)}; expected an IANA name such as 'Europe/Berlin' or 'UTC'`,
+    );
   }
   return tz;
 }

@@ -95,7 +95,13 @@ export class EntryStore {
     return out;
   }
 
-  private toLive(queue: string, id: string, raw: string, rawState: string | undefined, prior: LiveEntry | undefined): LiveEntry | undefined {
+  private toLive(
+    queue: string,
+    id: string,
+    raw: string,
+    rawState: string | undefined,
+    prior: LiveEntry | undefined,
+  ): LiveEntry | undefined {
     try {
       const state = parseState(rawState);
       if (!state) throw new CorruptEntryError(id, queue, `its fire state is ${JSON.stringify(rawState ?? null)}`);

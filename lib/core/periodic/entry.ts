@@ -74,20 +74,29 @@ const PERIODIC_ONLY = new Set(['id', 'tz', 'catchUp']);
 /** Validates an entry id: a non-empty string of at most 256 characters without whitespace. */
 export function validateEntryId(id: unknown, field = 'id'): string {
   if (typeof id !== 'string' || !/^\S{1,256}$/.test(id)) {
-    throw new InvalidOptionError(field, `got ${JSON.stringify(id)}; an entry id is 1 to 256 characters without whitespace`);
+    throw new InvalidOptionError(
+      field,
+      `got ${JSON.stringify(id)}; an entry id is 1 to 256 characters without whitespace`,
+    );
   }
   return id;
 }
 
 /** The default entry id: 16 base64url characters of SHA-256 over (cronspec, type, encoded payload, queue). */
 export function defaultEntryId(spec: string, type: string, payloadJson: string, queue: string): string {
-  return createHash('sha256').update(JSON.stringify([spec, type, payloadJson, queue])).digest('base64url').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify([spec, type, payloadJson, queue]))
+    .digest('base64url')
+    .slice(0, 16);
 }
 
 /** Validates a source name for `sync`. */
 export function validateSource(source: unknown): string {
   if (typeof source !== 'string' || source.length === 0 || source.length > 256) {
-    throw new InvalidOptionError('source', `got ${JSON.stringify(source)}; expected a non-empty string of at most 256 characters`);
+    throw new InvalidOptionError(
+      'source',
+      `got ${JSON.stringify(source)}; expected a non-empty string of at most 256 characters`,
+    );
   }
   return source;
 }
@@ -106,7 +115,8 @@ export function resolvePeriodicEntry(
   source?: string,
 ): ResolvedEntry {
   const o = options ?? {};
-  if (typeof o !== 'object' || o === null) throw new InvalidOptionError('options', 'expected an object of PeriodicOptions');
+  if (typeof o !== 'object' || o === null)
+    throw new InvalidOptionError('options', 'expected an object of PeriodicOptions');
   const tz = o.tz ?? DEFAULT_TZ;
   const schedule = parseCronspec(cronspec, tz);
   validateTaskType(type);
@@ -191,27 +201,34 @@ const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInt
  * Decodes and re-validates a stored entry (it may have been written by hand or by another version).
  * @throws CorruptEntryError saying what is wrong.
  */
-export function decodeDefinition(id: string, queue: string, raw: string): { definition: EntryDefinition; schedule: Schedule } {
+export function decodeDefinition(
+  id: string,
+  queue: string,
+  raw: string,
+): { definition: EntryDefinition; schedule: Schedule } {
   let value: unknown;
   try {
     value = JSON.parse(raw);
   } catch (err) {
     throw new CorruptEntryError(id, queue, `not JSON (${(err as Error).message})`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new CorruptEntryError(id, queue, 'not a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new CorruptEntryError(id, queue, 'not a JSON object');
   const d = value as Record<string, unknown>;
   if (d.v !== 1) throw new CorruptEntryError(id, queue, `unknown format version ${JSON.stringify(d.v)}`);
   if (d.id !== id) throw new CorruptEntryError(id, queue, `its id field is ${JSON.stringify(d.id)}`);
   if (d.queue !== queue) throw new CorruptEntryError(id, queue, `its queue field is ${JSON.stringify(d.queue)}`);
   if (typeof d.type !== 'string' || d.type.length === 0) throw new CorruptEntryError(id, queue, 'missing task type');
-  if (typeof d.spec !== 'string' || typeof d.tz !== 'string') throw new CorruptEntryError(id, queue, 'missing spec or tz');
+  if (typeof d.spec !== 'string' || typeof d.tz !== 'string')
+    throw new CorruptEntryError(id, queue, 'missing spec or tz');
   for (const field of ['maxRetry', 'timeoutMs', 'retentionMs', 'processInMs'] as const) {
     if (!isInt(d[field])) throw new CorruptEntryError(id, queue, `${field} is not a non-negative integer`);
   }
   if (typeof d.headers !== 'object' || d.headers === null || Array.isArray(d.headers)) {
     throw new CorruptEntryError(id, queue, 'headers are not an object');
   }
-  if (d.catchUp !== 'none' && d.catchUp !== 'last') throw new CorruptEntryError(id, queue, 'catchUp is not none or last');
+  if (d.catchUp !== 'none' && d.catchUp !== 'last')
+    throw new CorruptEntryError(id, queue, 'catchUp is not none or last');
   let schedule: Schedule;
   try {
     schedule = parseCronspec(d.spec, d.tz);

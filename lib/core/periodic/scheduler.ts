@@ -49,10 +49,16 @@ export class TaskScheduler extends TaskqLifecycle {
 
   /** @throws InvalidOptionError naming the invalid option; nothing connects then. */
   constructor(options: SchedulerOptions = {}) {
-    const graceMs = options.misfireGrace === undefined ? DEFAULT_MISFIRE_GRACE_MS : parseDuration(options.misfireGrace, 'misfireGrace');
+    const graceMs =
+      options.misfireGrace === undefined
+        ? DEFAULT_MISFIRE_GRACE_MS
+        : parseDuration(options.misfireGrace, 'misfireGrace');
     const syncIntervalMs =
-      options.syncInterval === undefined ? DEFAULT_SYNC_INTERVAL_MS : parseDuration(options.syncInterval, 'syncInterval');
-    if (syncIntervalMs < 100) throw new InvalidOptionError('syncInterval', `got ${syncIntervalMs} ms; expected at least 100ms`);
+      options.syncInterval === undefined
+        ? DEFAULT_SYNC_INTERVAL_MS
+        : parseDuration(options.syncInterval, 'syncInterval');
+    if (syncIntervalMs < 100)
+      throw new InvalidOptionError('syncInterval', `got ${syncIntervalMs} ms; expected at least 100ms`);
     if (options.onFire !== undefined && typeof options.onFire !== 'function') {
       throw new InvalidOptionError('onFire', 'expected a function (event) => void');
     }
@@ -117,13 +123,22 @@ export class TaskScheduler extends TaskqLifecycle {
   async sync(source: string, entries: readonly PeriodicEntryInput[]): Promise<SyncResult> {
     this.assertOpen();
     validateSource(source);
-    if (!Array.isArray(entries)) throw new InvalidOptionError('entries', 'expected an array of { cronspec, type, payload, options }');
+    if (!Array.isArray(entries))
+      throw new InvalidOptionError('entries', 'expected an array of { cronspec, type, payload, options }');
     const now = this.clock.now();
     const resolved: ResolvedEntry[] = [];
     const ids = new Set<string>();
     entries.forEach((input, index) => {
       try {
-        const entry = resolvePeriodicEntry(input.cronspec, input.type, input.payload, input.options, this.codec, now, source);
+        const entry = resolvePeriodicEntry(
+          input.cronspec,
+          input.type,
+          input.payload,
+          input.options,
+          this.codec,
+          now,
+          source,
+        );
         if (ids.has(entry.definition.id)) {
           throw new InvalidOptionError('id', `entry id "${entry.definition.id}" appears twice in the list`);
         }
@@ -138,12 +153,18 @@ export class TaskScheduler extends TaskqLifecycle {
     // Upserts are independent: send them in parallel (ioredis pipelines them on the one connection).
     const queues = await this.store.queues();
     for (let i = 0; i < resolved.length; i += SYNC_PARALLELISM) {
-      const results = await Promise.all(resolved.slice(i, i + SYNC_PARALLELISM).map((entry) => this.store.upsert(entry, now, queues)));
+      const results = await Promise.all(
+        resolved.slice(i, i + SYNC_PARALLELISM).map((entry) => this.store.upsert(entry, now, queues)),
+      );
       if (results.includes(true)) changed = true;
     }
     const removed: string[] = [];
     for (const stored of await this.store.readAll()) {
-      if (stored.definition.source === source && !ids.has(stored.id) && (await this.store.remove(stored.queue, stored.id))) {
+      if (
+        stored.definition.source === source &&
+        !ids.has(stored.id) &&
+        (await this.store.remove(stored.queue, stored.id))
+      ) {
         removed.push(stored.id);
         changed = true;
       }

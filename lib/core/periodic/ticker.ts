@@ -98,10 +98,17 @@ export class Ticker {
     for (const [queue, fires] of byQueue) {
       for (let i = 0; i < fires.length; i += FIRES_PER_CALL) {
         const chunk = fires.slice(i, i + FIRES_PER_CALL);
-        batches.push({ chunk, prepared: this.p.broker.prepareTicks(queue, chunk.map((f) => f.tick)) });
+        batches.push({
+          chunk,
+          prepared: this.p.broker.prepareTicks(
+            queue,
+            chunk.map((f) => f.tick),
+          ),
+        });
       }
     }
-    if (batches.length > 0) this.prepareAheadMs = Math.min(MAX_PREPARE_AHEAD_MS, Math.ceil((performance.now() - prepareStart) * 1.5) + 1);
+    if (batches.length > 0)
+      this.prepareAheadMs = Math.min(MAX_PREPARE_AHEAD_MS, Math.ceil((performance.now() - prepareStart) * 1.5) + 1);
     const wait = now - this.p.clock.now();
     if (wait > 0 && batches.length > 0) await new Promise((r) => setTimeout(r, wait));
 
@@ -151,7 +158,14 @@ export class Ticker {
         for (const fireMs of ticks) {
           const delay = entry.definition.processInMs;
           const processAtMs = delay > 0 && fireMs + delay > now ? fireMs + delay : 0;
-          const tick: TickFire = { entryId: entry.id, rev: entry.rev, fireMs, taskId: newTaskId(), processAtMs, message: entry.message(fireMs, processAtMs) };
+          const tick: TickFire = {
+            entryId: entry.id,
+            rev: entry.rev,
+            fireMs,
+            taskId: newTaskId(),
+            processAtMs,
+            message: entry.message(fireMs, processAtMs),
+          };
           fires.push({ entry, tick });
         }
       }
@@ -215,10 +229,12 @@ export class Ticker {
     const delay = Math.min(Math.max(minDelay, earliest - this.p.clock.now() - this.prepareAheadMs), MAX_TIMER_MS);
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
-      void this.p.runExclusive(() => this.pass(minDelay > 0 ? undefined : earliest)).catch((err: unknown) => {
-        this.p.logger.error(`periodic tick failed: ${(err as Error).message}`);
-        this.arm(RETRY_AFTER_ERROR_MS);
-      });
+      void this.p
+        .runExclusive(() => this.pass(minDelay > 0 ? undefined : earliest))
+        .catch((err: unknown) => {
+          this.p.logger.error(`periodic tick failed: ${(err as Error).message}`);
+          this.arm(RETRY_AFTER_ERROR_MS);
+        });
     }, delay);
   }
 }

@@ -37,7 +37,11 @@ export class Heartbeat {
   beat(): void {
     const now = this.p.clock.now();
     if (now - this.lastSuccess > this.p.leaseMs) {
-      for (const [queue, runs] of this.p.running.queues()) this.p.loseLeases(queue, runs.map((r) => r.id));
+      for (const [queue, runs] of this.p.running.queues())
+        this.p.loseLeases(
+          queue,
+          runs.map((r) => r.id),
+        );
     }
     let pending = 0;
     let failed = false;

@@ -1,6 +1,13 @@
 import type { TaskMessage } from '../broker/codec.js';
 import { parseDuration, type Duration } from '../duration.js';
-import { DeadlineExceededError, SkipRetryError, TaskCanceledError, TaskqError, TaskTimeoutError, toError } from '../errors.js';
+import {
+  DeadlineExceededError,
+  SkipRetryError,
+  TaskCanceledError,
+  TaskqError,
+  TaskTimeoutError,
+  toError,
+} from '../errors.js';
 import type { Task } from '../task.js';
 
 /**
@@ -58,7 +65,10 @@ export function decideFailure(
   onPolicyError: (err: Error) => void,
 ): FailureOutcome {
   const lastError = error.message || error.name || 'failed';
-  const skip = error instanceof SkipRetryError || error instanceof TaskCanceledError || (error instanceof TaskqError && error.code === 'SKIP_RETRY');
+  const skip =
+    error instanceof SkipRetryError ||
+    error instanceof TaskCanceledError ||
+    (error instanceof TaskqError && error.code === 'SKIP_RETRY');
   if (skip) return { kind: 'archive', lastError };
   let countsAsFailure = true;
   try {
@@ -76,7 +86,13 @@ export function decideFailure(
   }
   // A retry that could only start after the deadline cannot succeed.
   if (message.deadlineMs !== undefined && retryAt >= message.deadlineMs) return { kind: 'archive', lastError };
-  return { kind: 'retry', lastError, retryAt, retried: countsAsFailure ? message.retried + 1 : message.retried, countsAsFailure };
+  return {
+    kind: 'retry',
+    lastError,
+    retryAt,
+    retried: countsAsFailure ? message.retried + 1 : message.retried,
+    countsAsFailure,
+  };
 }
 
 /** How long a completed task and its result are kept (0: deleted at once). */

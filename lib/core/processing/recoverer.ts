@@ -61,7 +61,10 @@ export class Recoverer {
       ...orphans.map((id) => ({ id, seenScore: '', reason: ORPHANED })),
     ];
     if (candidates.length === 0) return 0;
-    const messages = await this.p.broker.messages(queue, candidates.map((c) => c.id));
+    const messages = await this.p.broker.messages(
+      queue,
+      candidates.map((c) => c.id),
+    );
     const items: RecoverItem[] = [];
     candidates.forEach((c, i) => {
       const raw = messages[i];
@@ -76,7 +79,13 @@ export class Recoverer {
           lastFailedAt: now,
           readyAt: now,
         });
-        items.push({ id: c.id, seenScore: c.seenScore, message, action: noRetriesLeft ? 'archive' : 'pending', lastError: c.reason });
+        items.push({
+          id: c.id,
+          seenScore: c.seenScore,
+          message,
+          action: noRetriesLeft ? 'archive' : 'pending',
+          lastError: c.reason,
+        });
       } catch (err) {
         if (!(err instanceof CorruptTaskError)) throw err;
         // Keep the raw record; a corrupt task is archived by whoever meets it.

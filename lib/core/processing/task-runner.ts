@@ -1,7 +1,14 @@
 import type { ClaimedTask, Handoff, LeasedItem, WorkerOps } from '../broker/broker.js';
 import { decodeMessage, encodeMessage, type TaskMessage } from '../broker/codec.js';
 import type { Clock } from '../clock.js';
-import { CorruptTaskError, LeaseLostError, NoHandlerError, ShutdownError, TaskCanceledError, toError } from '../errors.js';
+import {
+  CorruptTaskError,
+  LeaseLostError,
+  NoHandlerError,
+  ShutdownError,
+  TaskCanceledError,
+  toError,
+} from '../errors.js';
 import type { WorkerEventEmitter } from '../events.js';
 import type { PayloadCodec } from '../payload-codec.js';
 import type { TaskHandlerFn } from '../task.js';
@@ -55,13 +62,23 @@ export class TaskRunner {
     try {
       message = decodeMessage(claimed.message);
     } catch (err) {
-      this.archiveCorrupt(queue, claimed, leaseScore, err instanceof CorruptTaskError ? err : new CorruptTaskError(String(err)));
+      this.archiveCorrupt(
+        queue,
+        claimed,
+        leaseScore,
+        err instanceof CorruptTaskError ? err : new CorruptTaskError(String(err)),
+      );
       return undefined;
     }
     try {
       payload = this.p.codec.decode(message.payload);
     } catch (err) {
-      this.archiveCorrupt(queue, claimed, leaseScore, new CorruptTaskError(`payload cannot be decoded (${toError(err).message})`));
+      this.archiveCorrupt(
+        queue,
+        claimed,
+        leaseScore,
+        new CorruptTaskError(`payload cannot be decoded (${toError(err).message})`),
+      );
       return undefined;
     }
     const task = new LiveTask(
@@ -203,7 +220,11 @@ export class TaskRunner {
         try {
           resultJson = JSON.stringify(result) ?? '';
         } catch (err) {
-          this.p.onError(new Error(`the result of task "${run.id}" is not JSON-serializable and was dropped: ${toError(err).message}`));
+          this.p.onError(
+            new Error(
+              `the result of task "${run.id}" is not JSON-serializable and was dropped: ${toError(err).message}`,
+            ),
+          );
         }
       }
       let stored = '';
@@ -212,7 +233,11 @@ export class TaskRunner {
       if (keepFor > 0) {
         const now = this.p.clock.now();
         retainUntilMs = now + keepFor;
-        stored = encodeMessage({ ...message, completedAt: now, result: resultJson === '' ? undefined : JSON.parse(resultJson) });
+        stored = encodeMessage({
+          ...message,
+          completedAt: now,
+          result: resultJson === '' ? undefined : JSON.parse(resultJson),
+        });
       }
       const unique = message.uniqueDigest ? { type: message.type, digest: message.uniqueDigest } : undefined;
       this.p.acker.complete(run.queue, run, { id: run.id, retainUntilMs, message: stored, unique, resultJson });
@@ -228,7 +253,11 @@ export class TaskRunner {
       const outcome = decideFailure(error, message, task, now, this.p.policy, this.p.onError);
       const failed: TaskMessage = { ...message, lastError: outcome.lastError, lastFailedAt: now };
       if (outcome.kind === 'archive') {
-        this.p.acker.archive(run.queue, run, { id: run.id, message: encodeMessage(failed), lastError: outcome.lastError });
+        this.p.acker.archive(run.queue, run, {
+          id: run.id,
+          message: encodeMessage(failed),
+          lastError: outcome.lastError,
+        });
         this.p.events.emit('archived', task, error);
       } else {
         this.p.acker.retry(run.queue, run, {
@@ -239,7 +268,8 @@ export class TaskRunner {
         });
         this.p.onRetryAt(run.queue, outcome.retryAt);
       }
-      if (this.p.events.listenerCount('failed') > 0) this.p.events.emit('failed', task, error, outcome.kind === 'retry');
+      if (this.p.events.listenerCount('failed') > 0)
+        this.p.events.emit('failed', task, error, outcome.kind === 'retry');
     });
   }
 

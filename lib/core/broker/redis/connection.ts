@@ -59,7 +59,10 @@ function create(connection: RedisConnection | undefined, name: string): OwnedCli
       owned: true,
     };
   }
-  return { client: new Redis({ ...OWN_CONNECTION_DEFAULTS, connectionName: name, ...(resolved as RedisOptions) }), owned: true };
+  return {
+    client: new Redis({ ...OWN_CONNECTION_DEFAULTS, connectionName: name, ...(resolved as RedisOptions) }),
+    owned: true,
+  };
 }
 
 /**
@@ -100,12 +103,14 @@ export function isCluster(client: RedisClient): client is Cluster {
 export function describeAddress(client: RedisClient): string {
   if (client instanceof Cluster) {
     // ioredis keeps the nodes it was given in a private field; a cluster without them is named as such.
-    const first = (client as unknown as { startupNodes?: unknown[] }).startupNodes?.[0] as { host?: string; port?: number } | string | number | undefined;
+    const first = (client as unknown as { startupNodes?: unknown[] }).startupNodes?.[0] as
+      { host?: string; port?: number } | string | number | undefined;
     if (typeof first === 'object' && first) return `redis cluster ${first.host ?? '127.0.0.1'}:${first.port ?? 6379}`;
     return `redis cluster ${String(first ?? '')}`;
   }
   const o = client.options;
-  if (o.sentinels && o.sentinels.length > 0) return `redis sentinel "${o.name ?? ''}" via ${o.sentinels[0].host}:${o.sentinels[0].port}`;
+  if (o.sentinels && o.sentinels.length > 0)
+    return `redis sentinel "${o.name ?? ''}" via ${o.sentinels[0].host}:${o.sentinels[0].port}`;
   if (o.path) return `redis unix socket ${o.path}`;
   const scheme = o.tls ? 'rediss' : 'redis';
   return `${scheme}://${o.host ?? '127.0.0.1'}:${o.port ?? 6379}${o.db ? `/${o.db}` : ''}`;

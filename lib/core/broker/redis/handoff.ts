@@ -32,4 +32,3 @@ export function parseHandoff(member: string): Handoff | undefined {
   if (!/^\d+$/.test(leaseScore)) return undefined;
   return { id: member.slice(colon + 1, idEnd), leaseScore, message: member.slice(scoreEnd + 1) };
 }
-

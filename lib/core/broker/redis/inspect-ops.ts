@@ -41,7 +41,9 @@ export class RedisInspectOps implements InspectOps {
       memCompleted: memory(k.completed),
     });
     const memoryReplies = [r.memTasks, r.memPending, r.memScheduled, r.memRetry, r.memArchived, r.memCompleted];
-    const memoryUsage = memoryReplies.every((m) => m.ok) ? memoryReplies.reduce((sum, m) => sum + count(m), 0) : undefined;
+    const memoryUsage = memoryReplies.every((m) => m.ok)
+      ? memoryReplies.reduce((sum, m) => sum + count(m), 0)
+      : undefined;
     const paused = valueOf(r.paused) as string | null;
     const head = valueOf(r.head) as string | null;
     return {

@@ -27,7 +27,8 @@ export class RedisNotifications implements NotificationOps {
   subscribeCancel(listener: (queue: string, id: string) => void): Promise<void> {
     return this.subscribe(this.ctx.global.cancel, (message) => {
       const parsed: unknown = JSON.parse(message);
-      if (Array.isArray(parsed) && typeof parsed[0] === 'string' && typeof parsed[1] === 'string') listener(parsed[0], parsed[1]);
+      if (Array.isArray(parsed) && typeof parsed[0] === 'string' && typeof parsed[1] === 'string')
+        listener(parsed[0], parsed[1]);
     });
   }
 

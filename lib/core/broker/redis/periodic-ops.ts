@@ -48,7 +48,10 @@ export class RedisPeriodicOps implements PeriodicOps {
 
   async cronEntries(queue: string): Promise<{ definitions: Record<string, string>; states: Record<string, string> }> {
     const k = this.ctx.keys(queue);
-    const [definitions, states] = await Promise.all([this.ctx.client.hgetall(k.cronEntries), this.ctx.client.hgetall(k.cronState)]);
+    const [definitions, states] = await Promise.all([
+      this.ctx.client.hgetall(k.cronEntries),
+      this.ctx.client.hgetall(k.cronState),
+    ]);
     return { definitions, states };
   }
 

@@ -70,11 +70,21 @@ export class RedisBroker implements Broker {
         this.client.ping(),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
-            () => reject(new RedisUnavailableError(this.address, `Redis at ${this.address} did not answer within ${timeoutMs} ms`)),
+            () =>
+              reject(
+                new RedisUnavailableError(
+                  this.address,
+                  `Redis at ${this.address} did not answer within ${timeoutMs} ms`,
+                ),
+              ),
             timeoutMs,
           );
           onError = (err: Error) =>
-            reject(new RedisUnavailableError(this.address, `cannot connect to Redis at ${this.address}: ${err.message}`, { cause: err }));
+            reject(
+              new RedisUnavailableError(this.address, `cannot connect to Redis at ${this.address}: ${err.message}`, {
+                cause: err,
+              }),
+            );
           this.client.once('error', onError);
         }),
       ]);

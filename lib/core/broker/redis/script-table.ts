@@ -1,5 +1,13 @@
 import type { TaskState } from '../../task.js';
-import type { ArchiveItem, CompleteItem, EnqueueItem, LeasedItem, RecoverItem, RetryItem, StoredTask } from '../broker.js';
+import type {
+  ArchiveItem,
+  CompleteItem,
+  EnqueueItem,
+  LeasedItem,
+  RecoverItem,
+  RetryItem,
+  StoredTask,
+} from '../broker.js';
 import { CancelCode, enqueueOutcome, taskOpOutcome, UpsertCode, type TickCode } from '../script-codes.js';
 import type { QueueKeys } from './keys.js';
 import type { ScriptArg, ScriptCall, ScriptDef, ScriptName } from './scripts.js';
@@ -10,7 +18,11 @@ import type { ScriptArg, ScriptCall, ScriptDef, ScriptName } from './scripts.js'
  * parameters and get typed results; no KEYS array is built and no reply is cast anywhere else.
  */
 
-const script = <P, R>(name: ScriptName, build: (p: P) => ScriptCall, decode: (reply: unknown) => R): ScriptDef<P, R> => ({
+const script = <P, R>(
+  name: ScriptName,
+  build: (p: P) => ScriptCall,
+  decode: (reply: unknown) => R,
+): ScriptDef<P, R> => ({
   name,
   build,
   decode,
@@ -90,7 +102,8 @@ export const retryScript = script(
   'retry',
   ({ k, items, day, expireAt }: Queue & { items: readonly RetryItem[]; day: string; expireAt: number }) => {
     const args: ScriptArg[] = [expireAt, items.length];
-    for (const item of items) args.push(item.id, item.leaseScore, item.message, item.retryAtMs, item.countsAsFailure ? 1 : 0);
+    for (const item of items)
+      args.push(item.id, item.leaseScore, item.message, item.retryAtMs, item.countsAsFailure ? 1 : 0);
     return {
       keys: [k.tasks, k.lease, k.active, k.retry, k.wake, k.processed, k.processedOn(day), k.failed, k.failedOn(day)],
       args,
@@ -105,7 +118,17 @@ export const archiveScript = script(
     const args: ScriptArg[] = [now, expireAt, k.done, maxArchived, maxAgeMs, items.length];
     for (const item of items) args.push(item.id, item.leaseScore, item.message, item.lastError);
     return {
-      keys: [k.tasks, k.lease, k.active, k.archived, k.waiters, k.processed, k.processedOn(day), k.failed, k.failedOn(day)],
+      keys: [
+        k.tasks,
+        k.lease,
+        k.active,
+        k.archived,
+        k.waiters,
+        k.processed,
+        k.processedOn(day),
+        k.failed,
+        k.failedOn(day),
+      ],
       args,
     };
   },
@@ -154,7 +177,13 @@ export const forwardScript = script(
 
 export const recoverScript = script(
   'recover',
-  ({ k, items, now, day, expireAt }: Queue & { items: readonly RecoverItem[]; now: number; day: string; expireAt: number }) => {
+  ({
+    k,
+    items,
+    now,
+    day,
+    expireAt,
+  }: Queue & { items: readonly RecoverItem[]; now: number; day: string; expireAt: number }) => {
     const args: ScriptArg[] = [now, expireAt, k.done, items.length];
     for (const item of items) args.push(item.id, item.seenScore, item.message, item.action, item.lastError);
     return {
@@ -246,7 +275,11 @@ export const pauseScript = script(
   asNumber,
 );
 
-export const unpauseScript = script('unpause', ({ k }: Queue) => ({ keys: [k.paused, k.pending, k.wake], args: [] }), asNumber);
+export const unpauseScript = script(
+  'unpause',
+  ({ k }: Queue) => ({ keys: [k.paused, k.pending, k.wake], args: [] }),
+  asNumber,
+);
 
 export const schedulerTickScript = script(
   'scheduler-tick',

@@ -89,7 +89,9 @@ export class RedisWakeSource implements WakeSource {
       g.registeredUntil = now + timeoutMs;
       // A plain ZADD; the janitor drops registrations that lapsed.
       for (const queue of g.queues) {
-        g.client.zadd(this.ctx.keys(queue).idle, g.registeredUntil, this.member).catch((err: unknown) => this.report(err));
+        g.client
+          .zadd(this.ctx.keys(queue).idle, g.registeredUntil, this.member)
+          .catch((err: unknown) => this.report(err));
       }
     }
     const seconds = Math.max(0.01, Math.min(timeoutMs, g.registeredUntil - now) / 1000).toFixed(3);
@@ -156,7 +158,11 @@ export class RedisWakeSource implements WakeSource {
     if (waiter) {
       this.waiter = undefined;
       waiter(marker);
-    } else if (marker && marker.kind !== 'h' && !this.kept.some((k) => k.queue === marker.queue && k.kind === marker.kind)) {
+    } else if (
+      marker &&
+      marker.kind !== 'h' &&
+      !this.kept.some((k) => k.queue === marker.queue && k.kind === marker.kind)
+    ) {
       this.kept.push(marker);
     }
     return slotLeft && waiter !== undefined;

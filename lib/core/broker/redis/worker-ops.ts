@@ -76,7 +76,9 @@ export class RedisWorkerOps implements WorkerOps {
 
   async expiredLeases(queue: string, now: number, limit = 100): Promise<LeasedItem[]> {
     const key = this.ctx.keys(queue).lease;
-    return leasedItems(await this.ctx.client.zrangebyscore(key, '-inf', String(now), 'WITHSCORES', 'LIMIT', '0', String(limit)));
+    return leasedItems(
+      await this.ctx.client.zrangebyscore(key, '-inf', String(now), 'WITHSCORES', 'LIMIT', '0', String(limit)),
+    );
   }
 
   /** Every lease of the queue; the set is small: at most the total concurrency of all workers. */
