@@ -1,4 +1,4 @@
-// The engine's public surface (README "Quick start (plain Node)" and API.md): the four public classes, their option
+// The engine's public surface (README: "Quick start (plain Node)" and the API reference): the four public classes, their option
 // and event types, the task types, the errors, durations and clocks. Internal helpers (resolvers, validators, the
 // broker) are not exported.
 export { TaskClient, type ClientOptions, type WaitOptions } from './client.js';
