@@ -2,7 +2,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { EnqueueOptions } from './enqueue-options.js';
 import { EnqueueBatcher } from './enqueue-batcher.js';
 import { InvalidOptionError } from './errors.js';
-import { TaskqLifecycle } from './lifecycle.js';
+import { TaskqLifecycle, type BrokerInternals } from './lifecycle.js';
 import { DEFAULT_QUEUE, validateQueueName, type TaskqOptions } from './options.js';
 import { prepareTask } from './prepare-task.js';
 import { ResultWaiter, type WaitOptions } from './result-waiter.js';
@@ -27,7 +27,7 @@ export class TaskClient extends TaskqLifecycle {
   private readonly batcher: EnqueueBatcher;
   private readonly waiter: ResultWaiter;
 
-  constructor(options: ClientOptions = {}) {
+  constructor(options: ClientOptions & BrokerInternals = {}) {
     super(options, 'TaskClient', 'taskq:client');
     this.clock = options.clock ?? systemClock;
     this.batcher = new EnqueueBatcher({ broker: this.broker.producer, clock: this.clock });

@@ -3,7 +3,7 @@ import { decodeMessage, encodeMessage } from './broker/codec.js';
 import { taskOpError, type TaskOpOutcome } from './broker/script-codes.js';
 import { systemClock, utcDay, type Clock } from './clock.js';
 import { CorruptTaskError, InvalidOptionError, TaskNotFoundError } from './errors.js';
-import { TaskqLifecycle } from './lifecycle.js';
+import { TaskqLifecycle, type BrokerInternals } from './lifecycle.js';
 import { validateQueueName, type TaskqOptions } from './options.js';
 import { TASK_STATES, type TaskInfo, type TaskState } from './task.js';
 import { toTaskInfo } from './task-info.js';
@@ -102,7 +102,7 @@ export class TaskInspector extends TaskqLifecycle {
    * and never closed by {@link close}.
    * @throws InvalidOptionError for an invalid prefix.
    */
-  constructor(options: InspectorOptions = {}) {
+  constructor(options: InspectorOptions & BrokerInternals = {}) {
     super(options, 'TaskInspector', 'taskq:inspector');
     this.clock = options.clock ?? systemClock;
   }

@@ -11,6 +11,14 @@ import { JSON_CODEC, type PayloadCodec } from './payload-codec.js';
 type Listener = (...args: unknown[]) => void;
 
 /**
+ * @internal For tests and embedding: a broker to use instead of the one `connection` describes (a fault-injecting
+ * double, or a broker shared by several objects). It is not closed by the object.
+ */
+export interface BrokerInternals {
+  broker?: Broker;
+}
+
+/**
  * The lifecycle the four public classes (TaskClient, TaskWorker, TaskScheduler, TaskInspector) share: the options
  * every one takes are validated in the constructor, the broker is connected (or the caller's connection adopted,
  * never closed by us), connection status and errors are reported through `on('status' | 'error')` the same way on
@@ -24,6 +32,7 @@ export abstract class TaskqLifecycle<E extends { [K in keyof E]: unknown[] } & L
   /** This object's event emitter; `error` always has a listener, so an unobserved error is dropped, not thrown. */
   protected readonly events = new EventEmitter();
   private closed = false;
+  private readonly ownsBroker: boolean;
 
   /**
    * @param what names the class in ClosedError messages (`TaskClient`)
@@ -31,13 +40,14 @@ export abstract class TaskqLifecycle<E extends { [K in keyof E]: unknown[] } & L
    * @throws InvalidOptionError for an invalid prefix
    */
   protected constructor(
-    options: TaskqOptions,
+    options: TaskqOptions & BrokerInternals,
     private readonly what: string,
     role: string,
   ) {
     const prefix = validatePrefix(options.prefix ?? DEFAULT_PREFIX);
     this.codec = options.codec ?? JSON_CODEC;
-    this.broker = openBroker(options.connection, prefix, role);
+    this.ownsBroker = options.broker === undefined;
+    this.broker = options.broker ?? openBroker(options.connection, prefix, role);
     this.events.on('error', () => undefined);
     this.broker.on('status', (status) => this.events.emit('status', status));
     this.broker.on('error', (err) => this.onBrokerError(err));
@@ -88,9 +98,9 @@ export abstract class TaskqLifecycle<E extends { [K in keyof E]: unknown[] } & L
     return true;
   }
 
-  /** Closes the broker's connections that this object created. */
-  protected closeBroker(): Promise<void> {
-    return this.broker.close();
+  /** Closes the broker's connections that this object created (a broker passed in stays open). */
+  protected async closeBroker(): Promise<void> {
+    if (this.ownsBroker) await this.broker.close();
   }
 
   /** Where the broker's connection errors go; the worker reports them only while it runs. */

@@ -4,7 +4,7 @@ import { systemClock, type Clock } from './clock.js';
 import { ClosedError, InvalidOptionError, InvalidStateError, toError } from './errors.js';
 import type { WorkerEvents } from './events.js';
 import { newTaskId } from './ids.js';
-import { TaskqLifecycle } from './lifecycle.js';
+import { TaskqLifecycle, type BrokerInternals } from './lifecycle.js';
 import { validateTaskType, type TaskqOptions } from './options.js';
 import { Acker } from './processing/acker.js';
 import { ClaimLoop } from './processing/claim-loop.js';
@@ -24,7 +24,7 @@ const JANITOR_INTERVAL_MS = 15_000;
 const SHUTDOWN_WRITE_GRACE_MS = 1_000;
 
 /** Extra knobs for tests and embedding. */
-export interface WorkerInternals {
+export interface WorkerInternals extends BrokerInternals {
   /** Time source. @defaultValue the system clock */
   clock?: Clock;
   /** How long `start()` waits for Redis. @defaultValue 10s */

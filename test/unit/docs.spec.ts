@@ -17,7 +17,9 @@ describe('docs/architecture.md', () => {
   it('lists every file of lib/', () => {
     const missing = files('lib').filter((f) => {
       const name = f.split('/').pop() ?? f;
-      return f.endsWith('.lua') ? !architecture.includes(name) : !new RegExp(`(^|\\s)${name.replace('.', '\\.')}\\s`, 'm').test(architecture);
+      return f.endsWith('.lua')
+        ? !architecture.includes(name)
+        : !new RegExp(`(^|\\s)${name.replace('.', '\\.')}\\s`, 'm').test(architecture);
     });
     expect(missing).toEqual([]);
   });
@@ -60,7 +62,10 @@ describe('docs/architecture.md', () => {
         awaited: true,
       }),
     ) as Record<string, unknown>;
-    const section = architecture.slice(architecture.indexOf('### Task message'), architecture.indexOf('## State machine'));
+    const section = architecture.slice(
+      architecture.indexOf('### Task message'),
+      architecture.indexOf('## State machine'),
+    );
     const missing = [...Object.keys(full), 'v'].filter((field) => !section.includes(`\`${field}\``));
     expect(missing).toEqual([]);
   });

@@ -1,6 +1,6 @@
 import { parseDuration } from '../duration.js';
 import { InvalidOptionError } from '../errors.js';
-import { TaskqLifecycle } from '../lifecycle.js';
+import { TaskqLifecycle, type BrokerInternals } from '../lifecycle.js';
 import { EntryStore, type LiveEntry } from './entry-store.js';
 import { resolvePeriodicEntry, validateEntryId, validateSource, type ResolvedEntry } from './entry.js';
 import {
@@ -48,7 +48,7 @@ export class TaskScheduler extends TaskqLifecycle {
   private started = false;
 
   /** @throws InvalidOptionError naming the invalid option; nothing connects then. */
-  constructor(options: SchedulerOptions = {}) {
+  constructor(options: SchedulerOptions & BrokerInternals = {}) {
     const graceMs =
       options.misfireGrace === undefined
         ? DEFAULT_MISFIRE_GRACE_MS
