@@ -5,6 +5,8 @@ import { InvalidOptionError } from './errors.js';
 import { TaskqLifecycle, type BrokerInternals } from './lifecycle.js';
 import { DEFAULT_QUEUE, validateQueueName, type TaskqOptions } from './options.js';
 import { prepareTask } from './prepare-task.js';
+import { ProducerBound } from './producer-bound.js';
+import { resolveProducerLimits, type ProducerLimits } from './producer-options.js';
 import { ResultWaiter, type WaitOptions } from './result-waiter.js';
 import type { TaskInfo } from './task.js';
 import { toTaskInfo } from './task-info.js';
@@ -24,14 +26,24 @@ export interface ClientOptions extends TaskqOptions {
  */
 export class TaskClient extends TaskqLifecycle {
   private readonly clock: Clock;
+  private readonly limits: ProducerLimits;
+  private readonly bound: ProducerBound;
   private readonly batcher: EnqueueBatcher;
   private readonly waiter: ResultWaiter;
 
   constructor(options: ClientOptions & BrokerInternals = {}) {
+    const limits = resolveProducerLimits(options);
     super(options, 'TaskClient', 'taskq:client');
+    this.limits = limits;
     this.clock = options.clock ?? systemClock;
-    this.batcher = new EnqueueBatcher({ broker: this.broker.producer, clock: this.clock });
-    this.waiter = new ResultWaiter({ broker: this.broker.producer, notify: this.broker.notify, codec: this.codec });
+    this.bound = new ProducerBound(this.broker, limits.enqueueTimeoutMs);
+    this.batcher = new EnqueueBatcher({ broker: this.broker.producer, clock: this.clock, bound: this.bound });
+    this.waiter = new ResultWaiter({
+      broker: this.broker.producer,
+      notify: this.broker.notify,
+      codec: this.codec,
+      clock: this.clock,
+    });
   }
 
   /**
@@ -41,7 +53,7 @@ export class TaskClient extends TaskqLifecycle {
    */
   async enqueue<P>(type: string, payload: P, options?: EnqueueOptions): Promise<TaskInfo<P>> {
     this.assertOpen();
-    const task = prepareTask(type, payload, options, false, this.clock.now(), this.codec);
+    const task = prepareTask(type, payload, options, false, this.clock.now(), this.codec, this.limits.maxPayloadSize);
     return (await this.batcher.submit(task)) as TaskInfo<P>;
   }
 
@@ -58,7 +70,7 @@ export class TaskClient extends TaskqLifecycle {
     const prepared = tasks.map((t, i) => {
       if (typeof t !== 'object' || t === null)
         throw new InvalidOptionError(`tasks[${i}]`, 'expected { type, payload, options? }');
-      return prepareTask(t.type, t.payload, t.options, false, now, this.codec);
+      return prepareTask(t.type, t.payload, t.options, false, now, this.codec, this.limits.maxPayloadSize);
     });
     return this.batcher.submitMany(prepared);
   }
@@ -74,9 +86,9 @@ export class TaskClient extends TaskqLifecycle {
     wait: Omit<WaitOptions, 'queue'> = {},
   ): Promise<{ info: TaskInfo; result: Promise<R> }> {
     this.assertOpen();
-    const task = prepareTask(type, payload, options, true, this.clock.now(), this.codec);
+    const task = prepareTask(type, payload, options, true, this.clock.now(), this.codec, this.limits.maxPayloadSize);
     const queue = task.info.queue;
-    await this.waiter.subscribe(queue);
+    await this.bound.run(() => this.waiter.subscribe(queue));
     const result = this.waiter.await<R>(queue, task.info.id, wait, false);
     result.catch(() => undefined);
     try {
@@ -104,14 +116,17 @@ export class TaskClient extends TaskqLifecycle {
   async waitForResult<R>(id: string, options: WaitOptions = {}): Promise<R> {
     this.assertOpen();
     const queue = options.queue === undefined ? DEFAULT_QUEUE : validateQueueName(options.queue);
-    await this.waiter.subscribe(queue);
+    await this.bound.run(() => this.waiter.subscribe(queue));
     const result = this.waiter.await<R>(queue, id, options, true);
     // Handled by the caller once returned; until then, don't let an early rejection count as unhandled.
     result.catch(() => undefined);
     if (options.signal?.aborted) return result;
-    await this.broker.producer.addWaiter(queue, id);
-    // The task may have finished before the waiter was registered: read its state once.
-    this.waiter.settleFromStore(queue, id, await this.broker.producer.task(queue, id));
+    const stored = await this.bound.run(async () => {
+      await this.broker.producer.addWaiter(queue, id);
+      // The task may have finished before the waiter was registered: read its state once.
+      return this.broker.producer.task(queue, id);
+    });
+    this.waiter.settleFromStore(queue, id, stored);
     return result;
   }
 
@@ -124,8 +139,11 @@ export class TaskClient extends TaskqLifecycle {
     this.assertOpen();
     const found = await this.locate(id, queue);
     if (!found) return false;
-    const outcome = await this.broker.producer.cancel(found.queue, id, uniqueLockOf(found.stored.message));
-    if (outcome === 'active') await this.broker.producer.publishCancel(found.queue, id);
+    const outcome = await this.bound.run(async () => {
+      const result = await this.broker.producer.cancel(found.queue, id, uniqueLockOf(found.stored.message));
+      if (result === 'active') await this.broker.producer.publishCancel(found.queue, id);
+      return result;
+    });
     return outcome !== 'none';
   }
 
@@ -138,6 +156,6 @@ export class TaskClient extends TaskqLifecycle {
 
   private locate(id: string, queue?: string) {
     if (queue !== undefined) validateQueueName(queue);
-    return this.broker.producer.locate(id, queue);
+    return this.bound.run(() => this.broker.producer.locate(id, queue));
   }
 }

@@ -6,6 +6,12 @@ import { InvalidOptionError } from './errors.js';
  */
 export type Duration = number | string;
 
+/**
+ * The longest duration any option takes: 10 years (`'3650d'`). Beyond it numbers lose meaning for Redis (TTLs,
+ * scores) and for timers, so a larger value is refused instead of silently misbehaving.
+ */
+export const MAX_DURATION_MS = 3650 * 86_400_000;
+
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
 const ALLOWED = `a non-negative number of milliseconds or a string like '500ms', '30s', '5m', '1h30m', '24h', '7d'`;
@@ -25,25 +31,32 @@ export function parseDurationText(text: string): number | undefined {
     if (!match || match.index !== start) return undefined;
     total += Number(match[1]) * UNIT_MS[match[2]];
   }
-  return Math.round(total);
+  return Number.isFinite(total) ? Math.round(total) : undefined;
 }
 
 /**
- * Parses a {@link Duration} into whole milliseconds.
- * @throws InvalidOptionError naming `field` when the value is not a valid duration.
+ * Parses a {@link Duration} into whole milliseconds, at most {@link MAX_DURATION_MS}.
+ * @throws InvalidOptionError naming `field` when the value is not a valid duration or is longer than 10 years.
  */
 export function parseDuration(value: Duration, field: string): number {
+  let ms: number | undefined;
   if (typeof value === 'number') {
     if (!Number.isFinite(value) || value < 0)
       throw new InvalidOptionError(field, `got ${String(value)}; expected ${ALLOWED}`);
-    return Math.round(value);
-  }
-  if (typeof value === 'string') {
-    const ms = parseDurationText(value);
+    ms = Math.round(value);
+  } else if (typeof value === 'string') {
+    ms = parseDurationText(value);
     if (ms === undefined) throw new InvalidOptionError(field, `got "${value}"; expected ${ALLOWED}`);
-    return ms;
+  } else {
+    throw new InvalidOptionError(field, `got ${typeof value}; expected ${ALLOWED}`);
   }
-  throw new InvalidOptionError(field, `got ${typeof value}; expected ${ALLOWED}`);
+  if (ms > MAX_DURATION_MS) {
+    throw new InvalidOptionError(
+      field,
+      `got ${String(value)} (${ms} ms); the longest allowed is '3650d' (${MAX_DURATION_MS} ms, 10 years)`,
+    );
+  }
+  return ms;
 }
 
 /** Like {@link parseDuration} but `undefined` stays `undefined`. */

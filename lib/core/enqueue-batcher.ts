@@ -1,6 +1,7 @@
 import type { ProducerOps } from './broker/broker.js';
 import type { Clock } from './clock.js';
 import type { PreparedTask } from './prepare-task.js';
+import type { ProducerBound } from './producer-bound.js';
 import { enqueueError } from './broker/script-codes.js';
 import type { TaskInfo } from './task.js';
 
@@ -14,6 +15,8 @@ interface PendingEnqueue {
 export interface EnqueueBatcherParams {
   broker: Pick<ProducerOps, 'enqueue' | 'registerQueues'>;
   clock: Clock;
+  /** Bounds each script call by the enqueue timeout (one bound per coalesced batch, not per task). */
+  bound: ProducerBound;
 }
 
 /**
@@ -56,18 +59,20 @@ export class EnqueueBatcher {
       if (list) list.push(p);
       else byQueue.set(p.info.queue, [p]);
     }
-    await this.registerQueues([...byQueue.keys()]);
-    const now = this.params.clock.now();
-    const outcomes = await Promise.all(
-      [...byQueue].map(async ([queue, list]) => ({
-        list,
-        codes: await this.params.broker.enqueue(
-          queue,
-          list.map((p) => p.item),
-          now,
-        ),
-      })),
-    );
+    const outcomes = await this.params.bound.run(async () => {
+      await this.registerQueues([...byQueue.keys()]);
+      const now = this.params.clock.now();
+      return Promise.all(
+        [...byQueue].map(async ([queue, list]) => ({
+          list,
+          codes: await this.params.broker.enqueue(
+            queue,
+            list.map((p) => p.item),
+            now,
+          ),
+        })),
+      );
+    });
     for (const { list, codes } of outcomes) {
       codes.forEach((code, i) => {
         const error = enqueueError(code, list[i].info);
@@ -86,13 +91,15 @@ export class EnqueueBatcher {
 
   private async flushQueue(queue: string, list: PendingEnqueue[]): Promise<void> {
     try {
-      // The producer skips an await for queues it registered already.
-      if (!this.knownQueues.has(queue)) await this.registerQueues([queue]);
-      const codes = await this.params.broker.enqueue(
-        queue,
-        list.map((p) => p.task.item),
-        this.params.clock.now(),
-      );
+      const codes = await this.params.bound.run(async () => {
+        // The producer skips an await for queues it registered already.
+        if (!this.knownQueues.has(queue)) await this.registerQueues([queue]);
+        return this.params.broker.enqueue(
+          queue,
+          list.map((p) => p.task.item),
+          this.params.clock.now(),
+        );
+      });
       codes.forEach((code, i) => {
         const error = enqueueError(code, list[i].task.info);
         if (error) list[i].reject(error);

@@ -12,13 +12,13 @@ export interface EnqueueOptions {
   queue?: string;
   /** A caller-chosen id; an existing id (any state) rejects with TaskIdConflictError. @defaultValue a random id */
   taskId?: string;
-  /** Retries after the first attempt. @defaultValue 25 */
+  /** Retries after the first attempt, 0 to 1,000,000. @defaultValue 25 */
   maxRetry?: number;
   /** Per-attempt timeout; the handler's AbortSignal fires at timeout. @defaultValue `'30m'` */
   timeout?: Duration;
-  /** Absolute deadline; each attempt is limited to min(now + timeout, deadline). @defaultValue none */
+  /** Absolute deadline (at most 10 years ahead); an attempt is limited to min(now + timeout, deadline). @defaultValue none */
   deadline?: Date;
-  /** Process at this time (the task is scheduled until then). @defaultValue now */
+  /** Process at this time, at most 10 years ahead (the task is scheduled until then). @defaultValue now */
   processAt?: Date;
   /** Shorthand for `processAt = now + processIn`. @defaultValue 0 */
   processIn?: Duration;
@@ -32,6 +32,8 @@ export interface EnqueueOptions {
 
 /** Default retry budget. */
 export const DEFAULT_MAX_RETRY = 25;
+/** The largest retry budget. */
+export const MAX_RETRY = 1_000_000;
 /** Default per-attempt timeout (30 minutes). */
 export const DEFAULT_TIMEOUT_MS = 30 * 60_000;
 
@@ -84,14 +86,15 @@ export function resolveEnqueueOptions(options: EnqueueOptions | undefined, now: 
     }
     taskId = o.taskId;
   }
-  const maxRetry = o.maxRetry === undefined ? DEFAULT_MAX_RETRY : validateNonNegativeInteger(o.maxRetry, 'maxRetry');
+  const maxRetry =
+    o.maxRetry === undefined ? DEFAULT_MAX_RETRY : validateNonNegativeInteger(o.maxRetry, 'maxRetry', MAX_RETRY);
   const timeoutMs = o.timeout === undefined ? DEFAULT_TIMEOUT_MS : parseDuration(o.timeout, 'timeout');
   if (timeoutMs === 0) throw new InvalidOptionError('timeout', 'got 0; expected a positive duration');
-  const deadlineMs = o.deadline === undefined ? undefined : validateDate(o.deadline, 'deadline');
+  const deadlineMs = o.deadline === undefined ? undefined : validateDate(o.deadline, 'deadline', now);
   if (o.processAt !== undefined && o.processIn !== undefined) {
     throw new InvalidOptionError('processAt', 'processAt and processIn are exclusive; give one of them');
   }
-  let processAtMs = o.processAt === undefined ? undefined : validateDate(o.processAt, 'processAt');
+  let processAtMs = o.processAt === undefined ? undefined : validateDate(o.processAt, 'processAt', now);
   const processIn = parseOptionalDuration(o.processIn, 'processIn');
   if (processIn !== undefined && processIn > 0) processAtMs = now + processIn;
   if (processAtMs !== undefined && processAtMs <= now) processAtMs = undefined;

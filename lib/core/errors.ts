@@ -20,7 +20,8 @@ export type TaskqErrorCode =
   | 'SHUTDOWN'
   | 'CLOSED'
   | 'INVALID_STATE'
-  | 'REDIS_UNAVAILABLE';
+  | 'REDIS_UNAVAILABLE'
+  | 'CORRUPT_QUEUE';
 
 /** Base class of every error the library throws; `code` tells them apart. */
 export class TaskqError extends Error {
@@ -172,6 +173,29 @@ export class CorruptTaskError extends TaskqError {
   }
 }
 
+/**
+ * A key of a queue holds the wrong kind of value (overwritten by hand, or by another program on the same prefix), so
+ * the queue cannot be used until it is repaired. Other queues are not affected.
+ */
+export class CorruptQueueError extends TaskqError {
+  constructor(
+    readonly queue: string,
+    /** The key that holds the wrong kind of value. */
+    readonly key: string,
+    /** The Redis type the key must have. */
+    readonly expected: string,
+    /** The Redis type it has. */
+    readonly actual: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'CORRUPT_QUEUE',
+      `queue "${queue}" is corrupt: key "${key}" holds a ${actual}, expected a ${expected} (repair or delete the key)`,
+      options,
+    );
+  }
+}
+
 /** An operation on a closed client, worker, scheduler or inspector. */
 export class ClosedError extends TaskqError {
   constructor(what: string) {
@@ -186,14 +210,23 @@ export class InvalidStateError extends TaskqError {
   }
 }
 
-/** Redis did not answer in time (at start, or for an enqueue): `address` says where it was looked for. */
+/**
+ * Redis did not answer in time (at start, or for a producer call): `address` says where it was looked for.
+ * `mayHaveWritten` tells the two cases of a rejected enqueue apart: false, the command was never sent (nothing was
+ * written; retrying is safe); true, it was sent and Redis may still carry it out, so retry with the same caller-chosen
+ * `taskId`: a TaskIdConflictError then means the first attempt landed.
+ */
 export class RedisUnavailableError extends TaskqError {
+  /** True when the command was sent before the timeout and may still be carried out. */
+  readonly mayHaveWritten: boolean;
+
   constructor(
     readonly address: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; mayHaveWritten?: boolean },
   ) {
     super('REDIS_UNAVAILABLE', message, options);
+    this.mayHaveWritten = options?.mayHaveWritten ?? false;
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import type { Duration } from './duration.js';
 import { InvalidOptionError } from './errors.js';
 import type { PayloadCodec } from './payload-codec.js';
 
@@ -39,6 +40,19 @@ export interface TaskqOptions {
    * @defaultValue JSON (payloads stored as they are)
    */
   codec?: PayloadCodec;
+  /**
+   * How long a producer call (enqueue, enqueueMany, getTask, cancel...) waits for Redis before it rejects with
+   * RedisUnavailableError; `false` waits forever. Workers wait for Redis as long as it takes; producers must not
+   * hang an HTTP request. See RedisUnavailableError.mayHaveWritten for what a rejected enqueue did.
+   * @defaultValue `'10s'`
+   */
+  enqueueTimeout?: Duration | false;
+  /**
+   * The largest encoded task (payload, headers and the task's own fields, as stored), in bytes, 1 to 512 MiB. A larger
+   * task is refused with InvalidOptionError before anything is sent.
+   * @defaultValue 1 MiB (`1_048_576`)
+   */
+  maxPayloadSize?: number;
 }
 
 /** Default queue name. */

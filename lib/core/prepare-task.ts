@@ -5,6 +5,7 @@ import { InvalidOptionError } from './errors.js';
 import { newTaskId } from './ids.js';
 import { validateTaskType } from './options.js';
 import type { PayloadCodec } from './payload-codec.js';
+import { checkEncodedSize } from './producer-options.js';
 import type { TaskInfo } from './task.js';
 import { uniqueDigest } from './unique-lock.js';
 
@@ -18,7 +19,8 @@ export interface PreparedTask {
  * Validates a task and encodes it for the broker. Pure: nothing is sent, so every task of a batch is checked before
  * anything is written.
  * @param awaited the caller waits for the result (enqueueAndWait): a waiter is registered with the enqueue.
- * @throws InvalidOptionError for an invalid type or option, or a payload the codec cannot encode.
+ * @throws InvalidOptionError for an invalid type or option, a payload the codec cannot encode, or a task larger than
+ *   `maxPayloadSize` bytes once encoded.
  */
 export function prepareTask(
   type: string,
@@ -27,6 +29,7 @@ export function prepareTask(
   awaited: boolean,
   now: number,
   codec: PayloadCodec,
+  maxPayloadSize: number,
 ): PreparedTask {
   validateTaskType(type);
   const o = resolveEnqueueOptions(options, now);
@@ -54,6 +57,7 @@ export function prepareTask(
       { cause: err },
     );
   }
+  checkEncodedSize(message, maxPayloadSize);
   const id = o.taskId ?? newTaskId();
   const info: TaskInfo = {
     id,

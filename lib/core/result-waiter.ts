@@ -1,8 +1,10 @@
 import type { DoneMessage, NotificationOps, ProducerOps, StoredTask } from './broker/broker.js';
 import { parseOptionalDuration, type Duration } from './duration.js';
 import { ClosedError, TaskFailedError, TaskNotFoundError, TaskTimeoutError } from './errors.js';
+import type { Clock } from './clock.js';
 import type { PayloadCodec } from './payload-codec.js';
 import { toTaskInfo } from './task-info.js';
+import { startTimer, type Timer } from './timers.js';
 
 /** Options for waiting on a task's result. */
 export interface WaitOptions {
@@ -24,6 +26,7 @@ export interface ResultWaiterParams {
   broker: Pick<ProducerOps, 'task' | 'addWaiter' | 'removeWaiter'>;
   notify: Pick<NotificationOps, 'subscribeDone' | 'onResubscribed'>;
   codec: PayloadCodec;
+  clock: Clock;
 }
 
 const keyOf = (queue: string, id: string): string => `${queue}\0${id}`;
@@ -58,9 +61,9 @@ export class ResultWaiter {
     const timeoutMs = parseOptionalDuration(options.timeout, 'timeout');
     const key = keyOf(queue, id);
     return new Promise<R>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
+      let timer: Timer | undefined;
       const cleanup = (): void => {
-        if (timer) clearTimeout(timer);
+        timer?.clear();
         options.signal?.removeEventListener('abort', onAbort);
         const set = this.waiters.get(key);
         set?.delete(waiter);
@@ -86,9 +89,8 @@ export class ResultWaiter {
       if (options.signal?.aborted) return onAbort();
       options.signal?.addEventListener('abort', onAbort, { once: true });
       if (timeoutMs !== undefined) {
-        timer = setTimeout(
-          () => giveUp(new TaskTimeoutError(`no result for task "${id}" within ${timeoutMs} ms`)),
-          timeoutMs,
+        timer = startTimer(this.params.clock, timeoutMs, () =>
+          giveUp(new TaskTimeoutError(`no result for task "${id}" within ${timeoutMs} ms`)),
         );
       }
       const set = this.waiters.get(key);

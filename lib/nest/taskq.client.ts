@@ -1,7 +1,11 @@
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { TaskClient } from '../core/client.js';
+import type { WaitOptions } from '../core/client.js';
+import { parseDuration, type Duration } from '../core/duration.js';
 import type { EnqueueOptions } from '../core/enqueue-options.js';
-import type { TaskqOptions } from '../core/options.js';
+import { InvalidOptionError, TaskTimeoutError } from '../core/errors.js';
+import { validatePrefix, type TaskqOptions } from '../core/options.js';
+import { resolveProducerLimits } from '../core/producer-options.js';
 import type { PeriodicOptions } from '../core/periodic/entry.js';
 import { TaskScheduler } from '../core/periodic/scheduler.js';
 import type { TaskInfo } from '../core/task.js';
@@ -23,7 +27,18 @@ export interface TaskqClientOptions extends TaskqOptions {
    * @defaultValue none
    */
   deserializer?: TaskqDeserializer;
+  /**
+   * How long `send()` waits for the handler's result before it errors with TaskTimeoutError and stops waiting (the
+   * task itself goes on: it is not canceled). Per call: `new TaskRecord(payload, { sendTimeout })`. `send()` waits
+   * through the task's retries, so with the default retry policy (25 retries, back-off up to an hour) a failing
+   * handler takes far longer than this: give RPC tasks `maxRetry: 0` or a small one. `false` waits as long as it takes.
+   * @defaultValue `'30s'`
+   */
+  sendTimeout?: Duration | false;
 }
+
+/** Default {@link TaskqClientOptions.sendTimeout} (30 s). */
+export const DEFAULT_SEND_TIMEOUT_MS = 30_000;
 
 type Listener = (...args: never[]) => void;
 
@@ -48,10 +63,17 @@ export class TaskqClient extends ClientProxy<TaskqClientEvents, TaskqStatus> {
   private closed = false;
   /** The core options: connection, prefix and the payload codec (from `codec`, or Nest's serializer pair). */
   private readonly coreOptions: TaskqOptions;
+  /** undefined: wait forever. */
+  private readonly sendTimeoutMs: number | undefined;
 
+  /** @throws InvalidOptionError for an invalid option (prefix, enqueueTimeout, maxPayloadSize, sendTimeout) */
   constructor(options: TaskqClientOptions = {}) {
     super();
-    const { serializer, deserializer, ...rest } = options;
+    const { serializer, deserializer, sendTimeout, ...rest } = options;
+    if (rest.prefix !== undefined) validatePrefix(rest.prefix);
+    resolveProducerLimits(rest);
+    const resolved = resolveSendTimeout(sendTimeout, 'sendTimeout');
+    this.sendTimeoutMs = resolved === undefined ? DEFAULT_SEND_TIMEOUT_MS : (resolved ?? undefined);
     this.coreOptions = { ...rest, codec: codecFromNest({ codec: rest.codec, serializer, deserializer }) };
   }
 
@@ -63,6 +85,35 @@ export class TaskqClient extends ClientProxy<TaskqClientEvents, TaskqStatus> {
    */
   async newTask<P>(type: string, payload: P, options?: EnqueueOptions): Promise<TaskInfo<P>> {
     return this.getCore().enqueue(type, payload, options);
+  }
+
+  /**
+   * Enqueues many tasks in one round trip (TaskClient.enqueueMany): every task is validated before anything is
+   * written; a unique lock or id conflict rejects the whole call after the others were written.
+   */
+  async newTasks(tasks: { type: string; payload: unknown; options?: EnqueueOptions }[]): Promise<TaskInfo[]> {
+    return this.getCore().enqueueMany(tasks);
+  }
+
+  /** Reads a task (from `queue`, or searching every known queue). Null when there is no such task. */
+  async getTask(id: string, queue?: string): Promise<TaskInfo | null> {
+    return this.getCore().getTask(id, queue);
+  }
+
+  /**
+   * Cancels a task: a waiting one is removed, an active one's AbortSignal fires and it is archived. False when not
+   * found or already finished.
+   */
+  async cancel(id: string, queue?: string): Promise<boolean> {
+    return this.getCore().cancel(id, queue);
+  }
+
+  /**
+   * Waits for a task's result (TaskClient.waitForResult): TaskFailedError once it is archived, TaskTimeoutError after
+   * `timeout`, TaskNotFoundError when it does not exist.
+   */
+  async waitForResult<R>(id: string, options?: WaitOptions): Promise<R> {
+    return this.getCore().waitForResult<R>(id, options);
   }
 
   /**
@@ -126,11 +177,18 @@ export class TaskqClient extends ClientProxy<TaskqClientEvents, TaskqStatus> {
       callback(p);
     };
     (async () => {
-      const { type, payload, options } = this.unpack(packet);
-      const { result } = await this.getCore().enqueueAndWait<unknown>(type, payload, options, {
+      const { type, payload, options, sendTimeoutMs } = this.unpack(packet);
+      const { info, result } = await this.getCore().enqueueAndWait<unknown>(type, payload, options, {
         signal: abort.signal,
+        timeout: sendTimeoutMs,
       });
-      const response = await result;
+      const response = await result.catch((err: unknown) => {
+        if (!(err instanceof TaskTimeoutError)) throw err;
+        throw new TaskTimeoutError(
+          `send("${type}"): no result within ${sendTimeoutMs} ms (sendTimeout); task "${info.id}" of queue ` +
+            `"${info.queue}" goes on without a waiter`,
+        );
+      });
       finish({ response, isDisposed: true });
     })().catch((err: unknown) => finish({ err }));
     return () => {
@@ -143,16 +201,24 @@ export class TaskqClient extends ClientProxy<TaskqClientEvents, TaskqStatus> {
     type: string;
     payload: unknown;
     options: EnqueueOptions | undefined;
+    sendTimeoutMs: number | undefined;
   } {
     const type = packet.pattern as string;
     const record = packet.data instanceof TaskRecord ? (packet.data as TaskRecord) : undefined;
     const payload: unknown = record ? record.data : packet.data;
+    let sendTimeoutMs = this.sendTimeoutMs;
     let options: EnqueueOptions | undefined = record?.options;
+    if (record && 'sendTimeout' in record.options) {
+      const { sendTimeout, ...enqueueOptions } = record.options;
+      const perCall = resolveSendTimeout(sendTimeout, 'sendTimeout');
+      if (perCall !== undefined) sendTimeoutMs = perCall ?? undefined;
+      options = enqueueOptions;
+    }
     const metadata = (packet as ReadPacket & { metadata?: Record<string, string> }).metadata;
     if (metadata && Object.keys(metadata).length > 0) {
       options = { ...options, headers: { ...metadata, ...options?.headers } };
     }
-    return { type, payload, options };
+    return { type, payload, options, sendTimeoutMs };
   }
 
   private getCore(): TaskClient {
@@ -177,4 +243,16 @@ export class TaskqClient extends ClientProxy<TaskqClientEvents, TaskqStatus> {
     if (core.isReady) this._status$.next(TaskqStatus.CONNECTED);
     for (const [event, listener] of this.listeners) core.on(event, listener as never);
   }
+}
+
+/**
+ * Reads a sendTimeout: ms, `null` for `false` (wait forever), undefined when not given.
+ * @throws InvalidOptionError naming `field`
+ */
+function resolveSendTimeout(value: Duration | false | undefined, field: string): number | null | undefined {
+  if (value === undefined) return undefined;
+  if (value === false) return null;
+  const ms = parseDuration(value, field);
+  if (ms === 0) throw new InvalidOptionError(field, 'got 0; expected a positive duration, or false to wait forever');
+  return ms;
 }

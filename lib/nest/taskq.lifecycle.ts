@@ -12,6 +12,10 @@ import type { Subscription } from 'rxjs';
 import { TaskInspector } from '../core/inspector.js';
 import { TaskqClient } from './taskq.client.js';
 import { TaskqServer } from './taskq.server.js';
+import { TASKQ_MODULE_OPTIONS } from './taskq.constants.js';
+import type { TaskqModuleOptions } from './taskq.module.js';
+import { describeConnection } from '../core/broker/open-broker.js';
+import { DEFAULT_PREFIX } from '../core/options.js';
 
 const WRAPPED: unique symbol = Symbol.for('nestjs-taskq:before-close');
 
@@ -41,12 +45,15 @@ export class TaskqLifecycle implements OnModuleInit, OnModuleDestroy, OnApplicat
     private readonly modules: ModulesContainer,
     private readonly client: TaskqClient,
     private readonly inspector: TaskInspector,
+    @Inject(TASKQ_MODULE_OPTIONS) private readonly options: TaskqModuleOptions,
     @Optional() @Inject(HttpAdapterHost) private readonly adapterHost?: HttpAdapterHost,
   ) {}
 
   onModuleInit(): void {
     this.subscription = this.modules.getRpcTargetRegistry().subscribe((target) => {
-      if (target instanceof TaskqServer) this.servers.add(target);
+      if (!(target instanceof TaskqServer)) return;
+      this.servers.add(target);
+      this.checkAgreement(target);
     });
     const adapter = this.adapterHost?.httpAdapter as ClosableAdapter | undefined;
     if (adapter && !adapter[WRAPPED]) {
@@ -66,6 +73,30 @@ export class TaskqLifecycle implements OnModuleInit, OnModuleDestroy, OnApplicat
   async onApplicationShutdown(): Promise<void> {
     this.subscription?.unsubscribe();
     await Promise.all([this.client.close(), this.inspector.close()]);
+  }
+
+  /**
+   * A server built apart from the module (`new TaskqServer(...)`) must look where the module's client enqueues;
+   * otherwise tasks wait where no worker looks, silently. Warn, naming both values.
+   */
+  private checkAgreement(server: TaskqServer): void {
+    const mine = {
+      connection: describeConnection(this.options.connection),
+      prefix: this.options.prefix ?? DEFAULT_PREFIX,
+    };
+    const theirs = server.configuration;
+    const differences: string[] = [];
+    if (mine.connection !== theirs.connection) {
+      differences.push(`connection: TaskqModule ${mine.connection}, TaskqServer ${theirs.connection}`);
+    }
+    if (mine.prefix !== theirs.prefix)
+      differences.push(`prefix: TaskqModule "${mine.prefix}", TaskqServer "${theirs.prefix}"`);
+    if (differences.length === 0) return;
+    this.logger.warn(
+      `A TaskqServer and TaskqModule disagree (${differences.join('; ')}): tasks enqueued through TaskqClient are ` +
+        'not seen by this server. Configure the module once and connect its server: ' +
+        'app.connectMicroservice({ strategy: app.get(TaskqServer) }).',
+    );
   }
 
   /** Gracefully closes every TaskqServer of this app (idempotent). */

@@ -12,29 +12,61 @@ import { codecFromNest } from './taskq-codec.js';
 import { TaskqClient, type TaskqClientOptions } from './taskq.client.js';
 import { TASKQ_MODULE_OPTIONS } from './taskq.constants.js';
 import { TaskqLifecycle } from './taskq.lifecycle.js';
+import { TaskqServer, type TaskqServerOptions } from './taskq.server.js';
 
-/** Options of `TaskqModule.forRoot`: where Redis is, the key prefix, the payload codec (or Nest serializers). */
-export type TaskqModuleOptions = TaskqClientOptions;
+/**
+ * The server's own options inside {@link TaskqModuleOptions}: everything of TaskqServerOptions but what the module
+ * owns for the whole app (connection, prefix, codec and serializers).
+ */
+export type TaskqModuleServerOptions = Omit<
+  TaskqServerOptions,
+  'connection' | 'prefix' | 'codec' | 'serializer' | 'deserializer' | 'enqueueTimeout' | 'maxPayloadSize'
+>;
+
+/**
+ * Options of `TaskqModule.forRoot`: the one configuration of the app: where Redis is, the key prefix, the payload
+ * codec (or Nest serializers), the producer limits, and the options of the server the module provides.
+ */
+export interface TaskqModuleOptions extends TaskqClientOptions {
+  /**
+   * Options of the {@link TaskqServer} the module provides (`app.get(TaskqServer)`), which shares the module's
+   * connection, prefix and codec, so producers and workers can never disagree on them.
+   * @defaultValue the server's defaults (concurrency 10, queue `default`...)
+   */
+  server?: TaskqModuleServerOptions;
+}
 
 /** Options of `TaskqModule.forRootAsync`: a factory resolved by DI (e.g. from ConfigService). */
 export interface TaskqModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
-  /** Providers injected into `useFactory`. @defaultValue `[]` */
+  /** Providers injected into `useFactory`, in order. @defaultValue `[]` */
   inject?: (InjectionToken | OptionalFactoryDependency)[];
-  /** Returns the options. */
-  useFactory: (...args: never[]) => TaskqModuleOptions | Promise<TaskqModuleOptions>;
+  /**
+   * Returns the options; receives the `inject` providers in order: `(config: ConfigService) => ({ ... })`, or
+   * `(c) => …` unannotated.
+   */
+  // `any[]` exactly as Nest's own async module options (ConfigurableModuleAsyncOptions, ClientsModule): the injected
+  // values are only known at runtime, and `unknown[]`/`never[]` would make an unannotated parameter unusable.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  useFactory: (...args: any[]) => TaskqModuleOptions | Promise<TaskqModuleOptions>;
   /** Extra providers available to the factory. @defaultValue `[]` */
   extraProviders?: Provider[];
 }
 
 const clientProvider: FactoryProvider<TaskqClient> = {
   provide: TaskqClient,
-  useFactory: (options: TaskqModuleOptions) => new TaskqClient(options),
+  useFactory: ({ server: _server, ...options }: TaskqModuleOptions) => new TaskqClient(options),
   inject: [TASKQ_MODULE_OPTIONS],
 };
 
 const inspectorProvider: FactoryProvider<TaskInspector> = {
   provide: TaskInspector,
-  useFactory: ({ serializer, deserializer, ...options }: TaskqModuleOptions) =>
+  useFactory: ({
+    serializer,
+    deserializer,
+    server: _server,
+    sendTimeout: _sendTimeout,
+    ...options
+  }: TaskqModuleOptions) =>
     new TaskInspector({
       ...options,
       codec: codecFromNest({ codec: options.codec, serializer, deserializer }),
@@ -42,13 +74,23 @@ const inspectorProvider: FactoryProvider<TaskInspector> = {
   inject: [TASKQ_MODULE_OPTIONS],
 };
 
+/** The server, built from the module's own configuration (creating it connects nothing: `listen()` does). */
+const serverProvider: FactoryProvider<TaskqServer> = {
+  provide: TaskqServer,
+  useFactory: ({ connection, prefix, codec, serializer, deserializer, maxPayloadSize, server }: TaskqModuleOptions) =>
+    new TaskqServer({ ...server, connection, prefix, codec, serializer, deserializer, maxPayloadSize }),
+  inject: [TASKQ_MODULE_OPTIONS],
+};
+
 /**
- * Provides {@link TaskqClient} and `TaskInspector` to the whole app (global module), closes them on shutdown, and drains every
- * `TaskqServer` of the app before any provider is destroyed.
+ * Provides {@link TaskqClient}, `TaskInspector` and {@link TaskqServer} to the whole app (global module) from one
+ * configuration, closes them on shutdown, and drains every `TaskqServer` of the app before any provider is destroyed.
  *
  * ```ts
- * @Module({ imports: [TaskqModule.forRoot({ connection: process.env.REDIS_URL })] })
- * // or
+ * @Module({ imports: [TaskqModule.forRoot({ connection: process.env.REDIS_URL, server: { concurrency: 20 } })] })
+ * // main.ts
+ * app.connectMicroservice({ strategy: app.get(TaskqServer) });
+ * // or, from configuration
  * TaskqModule.forRootAsync({ imports: [ConfigModule], inject: [ConfigService],
  *   useFactory: (config: ConfigService) => ({ connection: config.getOrThrow('REDIS_URL') }) })
  * ```
@@ -64,7 +106,7 @@ export class TaskqModule {
   static forRootAsync(options: TaskqModuleAsyncOptions): DynamicModule {
     const optionsProvider: FactoryProvider<TaskqModuleOptions> = {
       provide: TASKQ_MODULE_OPTIONS,
-      useFactory: options.useFactory as (...args: unknown[]) => TaskqModuleOptions | Promise<TaskqModuleOptions>,
+      useFactory: options.useFactory,
       inject: options.inject ?? [],
     };
     return TaskqModule.build([optionsProvider, ...(options.extraProviders ?? [])], options.imports ?? []);
@@ -75,8 +117,8 @@ export class TaskqModule {
       module: TaskqModule,
       global: true,
       imports,
-      providers: [...providers, clientProvider, inspectorProvider, TaskqLifecycle],
-      exports: [TaskqClient, TaskInspector, TASKQ_MODULE_OPTIONS],
+      providers: [...providers, clientProvider, inspectorProvider, serverProvider, TaskqLifecycle],
+      exports: [TaskqClient, TaskInspector, TaskqServer, TASKQ_MODULE_OPTIONS],
     };
   }
 }

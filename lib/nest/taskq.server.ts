@@ -2,7 +2,8 @@ import { Logger } from '@nestjs/common';
 import { Server, type CustomTransportStrategy, type MessageHandler, type ReadPacket } from '@nestjs/microservices';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { InvalidOptionError, InvalidStateError, NoHandlerError } from '../core/errors.js';
-import { validatePrefix, validateTaskType, type TaskqOptions } from '../core/options.js';
+import { describeConnection } from '../core/broker/open-broker.js';
+import { DEFAULT_PREFIX, validatePrefix, validateTaskType, type TaskqOptions } from '../core/options.js';
 import type { PeriodicOptions } from '../core/periodic/entry.js';
 import { TaskScheduler } from '../core/periodic/scheduler.js';
 import type { PeriodicEntryInput } from '../core/periodic/scheduler-options.js';
@@ -139,6 +140,14 @@ export class TaskqServer extends Server<TaskqServerEvents, TaskqStatus> implemen
     const listener = callback as unknown as Listener;
     if (this.worker) this.worker.on(event, listener as never);
     else this.pendingListeners.push([event, listener]);
+  }
+
+  /**
+   * Where this server looks for tasks: the connection (without credentials) and the key prefix. Producers must use
+   * the same pair (TaskqModule warns at startup when its own configuration and a server's differ).
+   */
+  get configuration(): { connection: string; prefix: string } {
+    return { connection: describeConnection(this.options.connection), prefix: this.options.prefix ?? DEFAULT_PREFIX };
   }
 
   /** The core {@link TaskWorker}. @throws InvalidStateError before `listen()` */

@@ -46,6 +46,11 @@ export interface BrokerLifecycle {
    * at once when the connection fails for good.
    */
   ready(timeoutMs: number): Promise<void>;
+  /**
+   * Resolves true as soon as the command connection can carry commands (at once when it can now), false once
+   * `timeoutMs` passed without that. Sends nothing.
+   */
+  whenReady(timeoutMs: number): Promise<boolean>;
   on<K extends keyof BrokerEvents>(event: K, listener: (...args: BrokerEvents[K]) => void): void;
   off<K extends keyof BrokerEvents>(event: K, listener: (...args: BrokerEvents[K]) => void): void;
   /** Closes the connections the broker created (never one the user passed in). Idempotent. */

@@ -1,5 +1,6 @@
 import type { RedisConnection } from '../options.js';
 import type { Broker } from './broker.js';
+import { describeConnectionOption } from './redis/connection.js';
 import { RedisBroker } from './redis/redis-broker.js';
 
 /**
@@ -9,4 +10,9 @@ import { RedisBroker } from './redis/redis-broker.js';
  */
 export function openBroker(connection: RedisConnection | undefined, prefix: string, role: string): Broker {
   return RedisBroker.open(connection, prefix, role);
+}
+
+/** Where a connection option points, without credentials (to compare two configurations, and for messages). */
+export function describeConnection(connection: RedisConnection | undefined): string {
+  return describeConnectionOption(connection);
 }

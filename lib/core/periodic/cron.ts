@@ -1,5 +1,5 @@
 import { CronExpressionParser, type CronExpression } from 'cron-parser';
-import { parseDurationText } from '../duration.js';
+import { MAX_DURATION_MS, parseDurationText } from '../duration.js';
 import { InvalidCronspecError, InvalidOptionError } from '../errors.js';
 
 export { InvalidCronspecError } from '../errors.js';
@@ -122,6 +122,7 @@ export function parseCronspec(cronspec: unknown, tz: string = DEFAULT_TZ): Sched
     const ms = parseEveryDuration(text);
     if (ms === undefined) throw cronspecError(cronspec, `cannot parse the duration ${JSON.stringify(text.trim())}`);
     if (ms < MIN_EVERY_MS) throw cronspecError(cronspec, `the interval is ${ms} ms; @every needs at least 1s`);
+    if (ms > MAX_DURATION_MS) throw cronspecError(cronspec, `the interval is ${ms} ms; @every takes at most 3650d`);
     return new EverySchedule(ms);
   }
   let expression = spec;

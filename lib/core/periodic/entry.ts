@@ -4,6 +4,7 @@ import { resolveEnqueueOptions, type EnqueueOptions } from '../enqueue-options.j
 import { InvalidOptionError } from '../errors.js';
 import { validateTaskType } from '../options.js';
 import type { PayloadCodec } from '../payload-codec.js';
+import { checkEncodedSize, DEFAULT_MAX_PAYLOAD_SIZE } from '../producer-options.js';
 import { DEFAULT_TZ, parseCronspec, type Schedule } from './cron.js';
 
 /** What to do with ticks that every scheduler missed (all were down or stalled beyond `misfireGrace`). */
@@ -113,6 +114,7 @@ export function resolvePeriodicEntry(
   codec: PayloadCodec,
   now: number,
   source?: string,
+  maxPayloadSize = DEFAULT_MAX_PAYLOAD_SIZE,
 ): ResolvedEntry {
   const o = options ?? {};
   if (typeof o !== 'object' || o === null)
@@ -159,7 +161,10 @@ export function resolvePeriodicEntry(
     catchUp,
   };
   if (source !== undefined) definition.source = source;
-  return { definition, json: encodeDefinition(definition), schedule };
+  const json = encodeDefinition(definition);
+  // Every fired task carries the entry's payload and options: the stored entry is as large as a fired task.
+  checkEncodedSize(json, maxPayloadSize);
+  return { definition, json, schedule };
 }
 
 /** The stored form: JSON with a fixed key order, so an unchanged registration compares equal byte for byte. */

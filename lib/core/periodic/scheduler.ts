@@ -1,6 +1,7 @@
 import { parseDuration } from '../duration.js';
 import { InvalidOptionError } from '../errors.js';
 import { TaskqLifecycle, type BrokerInternals } from '../lifecycle.js';
+import { resolveProducerLimits } from '../producer-options.js';
 import { EntryStore, type LiveEntry } from './entry-store.js';
 import { resolvePeriodicEntry, validateEntryId, validateSource, type ResolvedEntry } from './entry.js';
 import {
@@ -40,6 +41,7 @@ export class TaskScheduler extends TaskqLifecycle {
   private readonly logger: SchedulerLogger;
   private readonly graceMs: number;
   private readonly syncIntervalMs: number;
+  private readonly maxPayloadSize: number;
   private readonly store: EntryStore;
   private readonly ticker: Ticker;
   private syncTimer?: NodeJS.Timeout;
@@ -62,7 +64,9 @@ export class TaskScheduler extends TaskqLifecycle {
     if (options.onFire !== undefined && typeof options.onFire !== 'function') {
       throw new InvalidOptionError('onFire', 'expected a function (event) => void');
     }
+    const { maxPayloadSize } = resolveProducerLimits(options);
     super(options, 'TaskScheduler', 'taskq:scheduler');
+    this.maxPayloadSize = maxPayloadSize;
     this.graceMs = graceMs;
     this.syncIntervalMs = syncIntervalMs;
     const logger = options.logger ?? consoleLogger;
@@ -97,7 +101,16 @@ export class TaskScheduler extends TaskqLifecycle {
    */
   async register(cronspec: string, type: string, payload: unknown, options?: PeriodicOptions): Promise<string> {
     this.assertOpen();
-    const entry = resolvePeriodicEntry(cronspec, type, payload, options, this.codec, this.clock.now());
+    const entry = resolvePeriodicEntry(
+      cronspec,
+      type,
+      payload,
+      options,
+      this.codec,
+      this.clock.now(),
+      undefined,
+      this.maxPayloadSize,
+    );
     if (await this.store.upsert(entry, this.clock.now())) await this.store.announce();
     return entry.definition.id;
   }
@@ -138,6 +151,7 @@ export class TaskScheduler extends TaskqLifecycle {
           this.codec,
           now,
           source,
+          this.maxPayloadSize,
         );
         if (ids.has(entry.definition.id)) {
           throw new InvalidOptionError('id', `entry id "${entry.definition.id}" appears twice in the list`);

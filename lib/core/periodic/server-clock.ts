@@ -1,5 +1,5 @@
 import type { PeriodicOps } from '../broker/broker.js';
-import type { Clock } from '../clock.js';
+import type { Clock, ScheduledTimer } from '../clock.js';
 
 /**
  * The scheduler's time: an injected clock, or the local clock corrected by its measured offset to the Redis server's
@@ -15,6 +15,13 @@ export class ServerClock implements Clock {
 
   now(): number {
     return this.injected ? this.injected.now() : Date.now() + this.offsetMs;
+  }
+
+  /** Timers follow an injected clock that schedules its own (a SimulatedClock); real ones otherwise. */
+  get schedule(): ((fn: () => void, ms: number) => ScheduledTimer) | undefined {
+    const injected = this.injected;
+    if (!injected?.schedule) return undefined;
+    return (fn, ms) => injected.schedule!(fn, ms);
   }
 
   /** Measures the offset to the server's clock again (the sample with the shortest round trip wins). */

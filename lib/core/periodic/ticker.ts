@@ -2,6 +2,7 @@ import type { PeriodicOps, PreparedTicks, TickFire } from '../broker/broker.js';
 import { TickCode } from '../broker/script-codes.js';
 import type { Clock } from '../clock.js';
 import { newTaskId } from '../ids.js';
+import { startTimer, type Timer } from '../timers.js';
 import { entryKey, type LiveEntry } from './entry-store.js';
 
 /** One tick this scheduler enqueued (ticks won by another scheduler are not reported here). */
@@ -41,7 +42,6 @@ export interface TickerParams {
 const FIRES_PER_CALL = 500;
 /** Late ticks of one entry fired in one pass at most (a guard; `misfireGrace` normally bounds them). */
 const MAX_FIRES_PER_ENTRY_PASS = 100;
-const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Upper bound of the early wake-up that prepares a large tick before it is due. */
 const MAX_PREPARE_AHEAD_MS = 150;
 /** Pause before retrying ticks whose script call failed (Redis unreachable), so an outage is not a busy loop. */
@@ -61,7 +61,7 @@ export class Ticker {
   private entries = new Map<string, LiveEntry>();
   /** How early the tick timer wakes to prepare a pass (adapts to the last preparation time). */
   private prepareAheadMs = 0;
-  private timer?: NodeJS.Timeout;
+  private timer?: Timer;
   private armed = false;
 
   constructor(private readonly p: TickerParams) {}
@@ -81,7 +81,7 @@ export class Ticker {
   /** Lets passes arm the timer (false: a pass fires what is due and sets no timer). */
   setArmed(armed: boolean): void {
     this.armed = armed;
-    if (!armed) clearTimeout(this.timer);
+    if (!armed) this.timer?.clear();
   }
 
   /**
@@ -89,7 +89,7 @@ export class Ticker {
    * first and sent when `plannedAt` arrives, so a large tick's preparation does not count against its lateness.
    */
   async pass(plannedAt?: number): Promise<PeriodicFireEvent[]> {
-    clearTimeout(this.timer);
+    this.timer?.clear();
     this.timer = undefined;
     const prepareStart = performance.now();
     const now = Math.max(this.p.clock.now(), plannedAt ?? 0);
@@ -226,15 +226,15 @@ export class Ticker {
     for (const entry of this.entries.values()) if (entry.nextFire < earliest) earliest = entry.nextFire;
     if (earliest === Infinity) return;
     // Wake a little early (as long as the last preparation took, with a margin) and send exactly at `earliest`.
-    const delay = Math.min(Math.max(minDelay, earliest - this.p.clock.now() - this.prepareAheadMs), MAX_TIMER_MS);
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
+    const delay = Math.max(minDelay, earliest - this.p.clock.now() - this.prepareAheadMs);
+    this.timer?.clear();
+    this.timer = startTimer(this.p.clock, delay, () => {
       void this.p
         .runExclusive(() => this.pass(minDelay > 0 ? undefined : earliest))
         .catch((err: unknown) => {
           this.p.logger.error(`periodic tick failed: ${(err as Error).message}`);
           this.arm(RETRY_AFTER_ERROR_MS);
         });
-    }, delay);
+    });
   }
 }

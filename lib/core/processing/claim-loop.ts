@@ -1,5 +1,6 @@
 import type { Handoff, WakeSource, WorkerOps } from '../broker/broker.js';
-import { toError } from '../errors.js';
+import { TaskqError, toError } from '../errors.js';
+import { QueueBackoff } from './queue-backoff.js';
 import { strictOrder, weightedOrder, type WeightedQueue } from './queue-order.js';
 import type { RunningTasks } from './running-tasks.js';
 import type { TaskRunner } from './task-runner.js';
@@ -37,6 +38,7 @@ export class ClaimLoop {
   private backoffMs = 0;
   private retryAt = 0;
   private reclaimRequested = false;
+  private readonly backoff = new QueueBackoff();
   /** The queue order under strictPriority (fixed: computed once). */
   private readonly fixedOrder?: string[];
 
@@ -123,7 +125,11 @@ export class ClaimLoop {
           await this.nextEvent();
           continue;
         }
-        const marker = await this.p.wake.wait(IDLE_WAIT_MS);
+        // A resting queue is tried again when its pause ends, even if nothing wakes the worker before.
+        const retryAt = this.backoff.nextRetryAt(Date.now());
+        const marker = await this.p.wake.wait(
+          retryAt === undefined ? IDLE_WAIT_MS : Math.min(IDLE_WAIT_MS, retryAt - Date.now()),
+        );
         // A hand-off is running already (see acceptHandoff). The queues are still drained (every pending task has its
         // `p` marker): block again for the next task.
         if (marker?.kind === 'h') continue;
@@ -152,9 +158,15 @@ export class ClaimLoop {
   private launchFetch(count: number): void {
     this.reserved += count;
     const done = this.fetch(count).then(
-      (claimed) => {
-        this.backoffMs = 0;
-        if (claimed < count) this.drained = true;
+      ({ claimed, allFailed }) => {
+        if (!allFailed) {
+          this.backoffMs = 0;
+          if (claimed < count) this.drained = true;
+          return;
+        }
+        // Every queue tried failed: most likely Redis itself (each error was reported); pause the whole loop.
+        this.backoffMs = Math.min(ERROR_BACKOFF_MAX_MS, this.backoffMs === 0 ? 50 : this.backoffMs * 2);
+        this.retryAt = Date.now() + this.backoffMs;
       },
       (err: unknown) => {
         if (!this.fetching) return;
@@ -171,17 +183,43 @@ export class ClaimLoop {
     this.fetches.add(tracked);
   }
 
-  /** Claims up to `free` tasks across the queues in weighted (or strict) order; returns how many. */
-  private async fetch(free: number): Promise<number> {
+  /**
+   * Claims up to `free` tasks across the queues in weighted (or strict) order. A queue whose claim fails is reported
+   * (named) and rests alone (QueueBackoff); the others are claimed from as usual. `allFailed`: every queue tried failed.
+   */
+  private async fetch(free: number): Promise<{ claimed: number; allFailed: boolean }> {
     let claimed = 0;
+    let tried = 0;
+    let failed = 0;
     for (const queue of this.fixedOrder ?? weightedOrder(this.p.queues)) {
+      if (this.backoff.isResting(queue, Date.now())) continue;
+      tried++;
       const leaseScore = this.p.running.leaseScore();
-      const { tasks, dueChanged } = await this.p.broker.dequeue(queue, free - claimed, leaseScore);
-      if (dueChanged) this.p.onDueChanged(queue);
-      claimed += tasks.length;
-      for (const t of tasks) this.p.runner.begin(queue, t, leaseScore);
+      let result: Awaited<ReturnType<ClaimLoopParams['broker']['dequeue']>>;
+      try {
+        result = await this.p.broker.dequeue(queue, free - claimed, leaseScore);
+      } catch (err) {
+        if (!this.fetching) break;
+        failed++;
+        const pauseMs = this.backoff.fail(queue, Date.now());
+        this.p.onError(this.claimError(queue, err, pauseMs));
+        continue;
+      }
+      this.backoff.succeed(queue);
+      if (result.dueChanged) this.p.onDueChanged(queue);
+      claimed += result.tasks.length;
+      for (const t of result.tasks) this.p.runner.begin(queue, t, leaseScore);
       if (claimed >= free || !this.fetching) break;
     }
-    return claimed;
+    return { claimed, allFailed: tried > 0 && failed === tried };
+  }
+
+  /** The error reported for a failed claim: a typed one as it is (it names the queue), anything else with the queue. */
+  private claimError(queue: string, err: unknown, pauseMs: number): Error {
+    if (err instanceof TaskqError) return err;
+    const cause = toError(err);
+    return new Error(`claiming tasks of queue "${queue}" failed (the queue rests ${pauseMs} ms): ${cause.message}`, {
+      cause,
+    });
   }
 }

@@ -1,6 +1,7 @@
 import type { WorkerOps } from '../broker/broker.js';
 import type { Clock } from '../clock.js';
 import { toError } from '../errors.js';
+import { startTimer, type Timer } from '../timers.js';
 
 /** What the forwarder needs. */
 export interface ForwarderParams {
@@ -18,7 +19,7 @@ const MAX_SLEEP_MS = 30_000;
  * delayed tasks start within milliseconds of their time instead of on a polling tick.
  */
 export class Forwarder {
-  private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  private readonly timers = new Map<string, { at: number; timer: Timer }>();
   private readonly running = new Set<string>();
   private readonly rerun = new Set<string>();
   private stopped = true;
@@ -46,13 +47,17 @@ export class Forwarder {
 
   private arm(queue: string, at: number): void {
     const current = this.timers.get(queue);
-    if (current) clearTimeout(current.timer);
+    current?.timer.clear();
     const delay = Math.max(0, Math.min(at - this.p.clock.now(), MAX_SLEEP_MS));
-    const timer = setTimeout(() => {
-      this.timers.delete(queue);
-      void this.forward(queue);
-    }, delay);
-    timer.unref();
+    const timer = startTimer(
+      this.p.clock,
+      delay,
+      () => {
+        this.timers.delete(queue);
+        void this.forward(queue);
+      },
+      { unref: true },
+    );
     this.timers.set(queue, { at: Math.min(at, this.p.clock.now() + MAX_SLEEP_MS), timer });
   }
 
@@ -82,7 +87,7 @@ export class Forwarder {
   /** Stops every timer. */
   shutdown(): void {
     this.stopped = true;
-    for (const { timer } of this.timers.values()) clearTimeout(timer);
+    for (const { timer } of this.timers.values()) timer.clear();
     this.timers.clear();
   }
 }

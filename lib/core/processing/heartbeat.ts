@@ -1,6 +1,7 @@
 import type { WorkerOps } from '../broker/broker.js';
 import type { Clock } from '../clock.js';
 import { toError } from '../errors.js';
+import { startInterval, type Timer } from '../timers.js';
 import type { RunningTasks } from './running-tasks.js';
 
 /** What the heartbeat needs. */
@@ -20,7 +21,7 @@ export interface HeartbeatParams {
  * leases are presumed lost too.
  */
 export class Heartbeat {
-  private timer?: NodeJS.Timeout;
+  private timer?: Timer;
   private lastSuccess: number;
 
   constructor(private readonly p: HeartbeatParams) {
@@ -29,8 +30,9 @@ export class Heartbeat {
 
   start(): void {
     this.lastSuccess = this.p.clock.now();
-    this.timer = setInterval(() => this.beat(), Math.max(100, Math.floor(this.p.leaseMs / 3)));
-    this.timer.unref();
+    this.timer = startInterval(this.p.clock, Math.max(100, Math.floor(this.p.leaseMs / 3)), () => this.beat(), {
+      unref: true,
+    });
   }
 
   /** One extension round; the new score is given to each run before the call is sent (see Acker). */
@@ -64,6 +66,6 @@ export class Heartbeat {
   }
 
   shutdown(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.clear();
   }
 }

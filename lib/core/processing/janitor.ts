@@ -1,6 +1,7 @@
 import type { WorkerOps } from '../broker/broker.js';
 import type { Clock } from '../clock.js';
 import { toError } from '../errors.js';
+import { startInterval, type Timer } from '../timers.js';
 
 /** What the janitor needs. */
 export interface JanitorParams {
@@ -13,13 +14,12 @@ export interface JanitorParams {
 
 /** Deletes completed tasks whose retention expired and archived tasks older than 90 days. */
 export class Janitor {
-  private timer?: NodeJS.Timeout;
+  private timer?: Timer;
 
   constructor(private readonly p: JanitorParams) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.run(), this.p.intervalMs);
-    this.timer.unref();
+    this.timer = startInterval(this.p.clock, this.p.intervalMs, () => void this.run(), { unref: true });
   }
 
   /** One cleaning round; returns how many task records were deleted. */
@@ -34,6 +34,6 @@ export class Janitor {
   }
 
   shutdown(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.clear();
   }
 }

@@ -2,6 +2,7 @@ import type { RecoverItem, WorkerOps } from '../broker/broker.js';
 import { decodeMessage, encodeMessage } from '../broker/codec.js';
 import type { Clock } from '../clock.js';
 import { CorruptTaskError, toError } from '../errors.js';
+import { startInterval, type Timer } from '../timers.js';
 
 /** What the recoverer needs. */
 export interface RecovererParams {
@@ -23,7 +24,7 @@ const ORPHAN_SCAN_EVERY = 4;
  * tasks; the script is fenced, so racing recoverers are harmless.
  */
 export class Recoverer {
-  private timer?: NodeJS.Timeout;
+  private timer?: Timer;
   private round = 0;
   private busy = false;
 
@@ -32,8 +33,7 @@ export class Recoverer {
   async start(): Promise<void> {
     await this.run(true);
     // No argument: every ORPHAN_SCAN_EVERY-th round also scans for orphans.
-    this.timer = setInterval(() => void this.run(), this.p.intervalMs);
-    this.timer.unref();
+    this.timer = startInterval(this.p.clock, this.p.intervalMs, () => void this.run(), { unref: true });
   }
 
   /** One recovery round over every queue. */
@@ -96,6 +96,6 @@ export class Recoverer {
   }
 
   shutdown(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.clear();
   }
 }

@@ -1,6 +1,7 @@
 import type { LeasedItem } from '../broker/broker.js';
 import type { TaskMessage } from '../broker/codec.js';
 import type { Clock } from '../clock.js';
+import type { Timer } from '../timers.js';
 import type { LiveTask } from './live-task.js';
 
 /** A task running in this process. Its lease score moves with every heartbeat, until its outcome is written. */
@@ -10,7 +11,7 @@ export interface Run {
   readonly message: TaskMessage;
   leaseScore: string;
   readonly task: LiveTask;
-  timer?: NodeJS.Timeout;
+  timer?: Timer;
   settled: boolean;
   /** The lease is gone: write nothing for this run. */
   lost: boolean;

@@ -12,6 +12,7 @@ import {
 import type { WorkerEventEmitter } from '../events.js';
 import type { PayloadCodec } from '../payload-codec.js';
 import type { TaskHandlerFn } from '../task.js';
+import { startTimer } from '../timers.js';
 import type { Acker } from './acker.js';
 import { LiveTask } from './live-task.js';
 import { attemptLimit, decideFailure, retentionOf, type FailurePolicy } from './outcome-policy.js';
@@ -169,7 +170,7 @@ export class TaskRunner {
       this.fail(run, reason);
     };
     if (limit.ms <= 0) return timeUp();
-    run.timer = setTimeout(timeUp, limit.ms);
+    run.timer = startTimer(this.p.clock, limit.ms, timeUp);
     const handler = this.p.handlers.get(message.type);
     if (!handler) return this.fail(run, new NoHandlerError(message.type));
     this.p.events.emit('active', run.task);
@@ -205,7 +206,7 @@ export class TaskRunner {
   private settle(run: Run, andThen: () => void): void {
     if (run.settled) return;
     run.settled = true;
-    if (run.timer) clearTimeout(run.timer);
+    run.timer?.clear();
     this.p.running.remove(run);
     andThen();
     this.p.onSlotFreed();

@@ -115,3 +115,31 @@ export function describeAddress(client: RedisClient): string {
   const scheme = o.tls ? 'rediss' : 'redis';
   return `${scheme}://${o.host ?? '127.0.0.1'}:${o.port ?? 6379}${o.db ? `/${o.db}` : ''}`;
 }
+
+/**
+ * Where a connection option points, without credentials, for comparing two configurations and for messages:
+ * `redis://host:port/db`, `rediss://…`, `redis cluster host:port`, `redis sentinel "name" via host:port`.
+ */
+export function describeConnectionOption(connection: RedisConnection | undefined): string {
+  const resolved = connection ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  if (isRedisInstance(resolved)) return describeAddress(resolved);
+  if (typeof resolved === 'string') {
+    try {
+      const url = new URL(resolved);
+      const db = url.pathname.replace(/^\//, '');
+      return `${url.protocol}//${url.hostname || '127.0.0.1'}:${url.port || '6379'}${db && db !== '0' ? `/${db}` : ''}`;
+    } catch {
+      return resolved.replace(/\/\/[^@/]*@/, '//');
+    }
+  }
+  if ('cluster' in resolved && Array.isArray(resolved.cluster)) {
+    const first = resolved.cluster[0] as { host?: string; port?: number } | string | number | undefined;
+    if (typeof first === 'object' && first) return `redis cluster ${first.host ?? '127.0.0.1'}:${first.port ?? 6379}`;
+    return `redis cluster ${String(first ?? '')}`;
+  }
+  const o = resolved as RedisOptions;
+  if (o.sentinels && o.sentinels.length > 0)
+    return `redis sentinel "${o.name ?? ''}" via ${o.sentinels[0].host}:${o.sentinels[0].port}`;
+  if (o.path) return `redis unix socket ${o.path}`;
+  return `${o.tls ? 'rediss' : 'redis'}://${o.host ?? '127.0.0.1'}:${o.port ?? 6379}${o.db ? `/${o.db}` : ''}`;
+}

@@ -93,6 +93,26 @@ export class QueueKeys {
   }
 }
 
+/** The Redis type of each fixed key of a queue (as `TYPE` reports it), to name a key that holds the wrong kind. */
+export const QUEUE_KEY_TYPES = {
+  tasks: 'hash',
+  pending: 'list',
+  active: 'set',
+  lease: 'zset',
+  scheduled: 'zset',
+  retry: 'zset',
+  archived: 'zset',
+  completed: 'zset',
+  paused: 'string',
+  wake: 'zset',
+  idle: 'zset',
+  waiters: 'set',
+  processed: 'string',
+  failed: 'string',
+  cronEntries: 'hash',
+  cronState: 'hash',
+} as const satisfies Partial<Record<keyof QueueKeys, string>>;
+
 /** Keys that are not tied to one queue. */
 export class GlobalKeys {
   /** SET of every queue name that was ever used. */

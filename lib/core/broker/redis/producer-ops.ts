@@ -1,6 +1,7 @@
 import type { EnqueueItem, ProducerOps, StoredTask, UniqueLock } from '../broker.js';
 import type { EnqueueOutcome } from '../script-codes.js';
 import type { RedisContext } from './context.js';
+import { withDiagnosis } from './diagnose.js';
 import { cancelScript, enqueueScript, taskInfoScript } from './script-table.js';
 
 /** Largest batch one script call carries (bounded by Lua's unpack limit). */
@@ -23,7 +24,11 @@ export class RedisProducerOps implements ProducerOps {
    * Enqueues tasks of one queue; batches larger than {@link MAX_SCRIPT_BATCH} become several script calls sent in one
    * pipeline (one round trip).
    */
-  async enqueue(queue: string, items: EnqueueItem[], now: number): Promise<EnqueueOutcome[]> {
+  enqueue(queue: string, items: EnqueueItem[], now: number): Promise<EnqueueOutcome[]> {
+    return withDiagnosis(this.ctx, queue, () => this.enqueueBatch(queue, items, now));
+  }
+
+  private async enqueueBatch(queue: string, items: EnqueueItem[], now: number): Promise<EnqueueOutcome[]> {
     const k = this.ctx.keys(queue);
     if (items.length <= MAX_SCRIPT_BATCH) return this.ctx.scripts.run(enqueueScript, { k, items, now });
     const pipeline = this.ctx.client.pipeline();

@@ -94,6 +94,21 @@ export class RedisBroker implements Broker {
     }
   }
 
+  whenReady(timeoutMs: number): Promise<boolean> {
+    if (this.isReady) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const onReady = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.client.off('ready', onReady);
+        resolve(false);
+      }, timeoutMs);
+      this.client.once('ready', onReady);
+    });
+  }
+
   on<K extends keyof BrokerEvents>(event: K, listener: (...args: BrokerEvents[K]) => void): void {
     this.events.on(event, listener as (...args: unknown[]) => void);
   }

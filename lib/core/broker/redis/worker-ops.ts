@@ -10,6 +10,7 @@ import type {
   WorkerOps,
 } from '../broker.js';
 import type { RedisContext } from './context.js';
+import { diagnose } from './diagnose.js';
 import {
   archiveScript,
   completeScript,
@@ -40,7 +41,11 @@ export class RedisWorkerOps implements WorkerOps {
   constructor(private readonly ctx: RedisContext) {}
 
   dequeue(queue: string, count: number, leaseScore: string): Promise<{ tasks: ClaimedTask[]; dueChanged: boolean }> {
-    return this.ctx.scripts.run(dequeueScript, { k: this.ctx.keys(queue), count, leaseScore });
+    const call = this.ctx.scripts.run(dequeueScript, { k: this.ctx.keys(queue), count, leaseScore });
+    // The diagnosis costs nothing on success: only a failed claim is examined.
+    return call.catch(async (err: unknown) => {
+      throw await diagnose(this.ctx, queue, err);
+    });
   }
 
   complete(queue: string, items: CompleteItem[], now: number): Promise<string[]> {
