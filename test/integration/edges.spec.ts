@@ -60,7 +60,9 @@ describe('edges', () => {
     worker.handle('t', () => void done++);
     await worker.start();
     const t0 = Date.now();
-    await client.enqueueMany(Array.from({ length: 200 }, () => ({ type: 't', payload: {}, options: { queue: 'healthy' } })));
+    await client.enqueueMany(
+      Array.from({ length: 200 }, () => ({ type: 't', payload: {}, options: { queue: 'healthy' } })),
+    );
     await waitFor(() => done === 200, '200 tasks of the healthy queue', 10_000);
     // ~0.1 s; before the fix 2 to 11 s, as every failed round backed off all queues together.
     expect(Date.now() - t0).toBeLessThan(1_000);

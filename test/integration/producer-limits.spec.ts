@@ -70,7 +70,9 @@ describe('producer limits', () => {
       'the stalled enqueue to land',
       5_000,
     );
-    expect((await rejection(client.enqueue('maybe', {}, { taskId: 'chosen-1' })) as Error).name).toBe('TaskIdConflictError');
+    expect(((await rejection(client.enqueue('maybe', {}, { taskId: 'chosen-1' }))) as Error).name).toBe(
+      'TaskIdConflictError',
+    );
   });
 
   it('an enqueue that Redis answers within the timeout succeeds, even when it answers late', async () => {
@@ -87,7 +89,11 @@ describe('producer limits', () => {
   });
 
   it('enqueueTimeout: false waits as long as it takes', async () => {
-    const client = new TaskClient({ connection: 'redis://127.0.0.1:1', prefix: uniquePrefix('wait'), enqueueTimeout: false });
+    const client = new TaskClient({
+      connection: 'redis://127.0.0.1:1',
+      prefix: uniquePrefix('wait'),
+      enqueueTimeout: false,
+    });
     cleanup.push(() => client.close());
     const settled = await Promise.race([
       client.enqueue('x', {}).then(
@@ -101,7 +107,9 @@ describe('producer limits', () => {
 
   it('bad producer limits are refused at construction', () => {
     expect(() => new TaskClient({ connection: 'redis://127.0.0.1:1', enqueueTimeout: 0 })).toThrow(InvalidOptionError);
-    expect(() => new TaskClient({ connection: 'redis://127.0.0.1:1', enqueueTimeout: 'soon' })).toThrow(/enqueueTimeout/);
+    expect(() => new TaskClient({ connection: 'redis://127.0.0.1:1', enqueueTimeout: 'soon' })).toThrow(
+      /enqueueTimeout/,
+    );
     expect(() => new TaskClient({ connection: 'redis://127.0.0.1:1', maxPayloadSize: 0 })).toThrow(/maxPayloadSize/);
     expect(() => new TaskClient({ connection: 'redis://127.0.0.1:1', maxPayloadSize: 2 ** 40 })).toThrow(/512 MiB/);
   });
@@ -111,10 +119,17 @@ describe('producer limits', () => {
     const err = await rejection(client.enqueue('big', { blob: 'é'.repeat(600) }));
     expect(err).toBeInstanceOf(InvalidOptionError);
     expect((err as InvalidOptionError).field).toBe('payload');
-    expect((err as Error).message).toMatch(/the encoded task is 1\d{3} bytes; the limit \(maxPayloadSize\) is 1000 bytes/);
-    expect(await rejection(client.enqueueMany([{ type: 'ok', payload: 1 }, { type: 'big', payload: 'x'.repeat(2000) }]))).toBeInstanceOf(
-      InvalidOptionError,
+    expect((err as Error).message).toMatch(
+      /the encoded task is 1\d{3} bytes; the limit \(maxPayloadSize\) is 1000 bytes/,
     );
+    expect(
+      await rejection(
+        client.enqueueMany([
+          { type: 'ok', payload: 1 },
+          { type: 'big', payload: 'x'.repeat(2000) },
+        ]),
+      ),
+    ).toBeInstanceOf(InvalidOptionError);
     expect(await tq.admin.keys(`${tq.prefix}:*`)).toEqual([]);
     // The default limit is 1 MiB: a 2 MiB payload is refused, a 100 KiB one accepted.
     const defaults = tq.client();
