@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { Logger, type INestApplication, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TaskqServer } from '../../lib/nest/index.js';
-import { AppModule, SAMPLE_PREFIX } from './app.module.js';
+import { Redis } from 'ioredis';
+import { AppModule, choosePrefix } from './app.module.js';
 import { DemoProgress } from './demo-progress.service.js';
 import { findRedis, type SampleRedis } from './redis.js';
 
@@ -31,16 +32,11 @@ export async function bootstrap(
   process.env.REDIS_URL = redis.url;
   logger.log(`Redis: ${redis.url}${redis.started ? ' (started for this run)' : ''}`);
 
+  const { prefix, generated } = choosePrefix();
   const app = await NestFactory.create(AppModule, { logger: options.logger ?? ['log', 'warn', 'error'] });
   app.enableShutdownHooks();
-  // The consumer side: the taskq transport. Queues by weight; short retry delays so the demo is quick.
-  const server = new TaskqServer({
-    connection: redis.url,
-    prefix: process.env.TASKQ_PREFIX ?? SAMPLE_PREFIX,
-    concurrency: 20,
-    queues: { critical: 6, default: 3, low: 1 },
-    retryDelay: (retried) => 200 * 2 ** retried,
-  });
+  // The consumer side: the taskq transport, built by TaskqModule from the same configuration as the client.
+  const server = app.get(TaskqServer);
   const progress = app.get(DemoProgress);
   server.on('archived', (task, err) => {
     if (task.type === 'user:import') {
@@ -53,11 +49,15 @@ export async function bootstrap(
   await app.listen(options.port ?? Number(process.env.PORT ?? 0), '127.0.0.1');
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   logger.log(
+    `Keys under the prefix "${prefix}"${generated ? ' (this run only, deleted on exit; TASKQ_PREFIX sets one)' : ''}`,
+  );
+  logger.log(
     `HTTP on ${url}  (try: curl -XPOST ${url}/signup -H 'content-type: application/json' -d '{"name":"Ada","email":"ada@example.com"}')`,
   );
 
   const close = async (): Promise<void> => {
     await app.close();
+    if (generated) await deletePrefix(redis.url, prefix);
     await redis.stop();
   };
   const running: RunningSample = { app, url, redis, close };
@@ -99,4 +99,19 @@ async function runDemo(url: string, progress: DemoProgress, logger: Logger): Pro
 
   await progress.all(DEMO_TIMEOUT_MS);
   logger.log(`Demo finished in ${Date.now() - started} ms: every feature worked`);
+}
+
+/** Deletes every key of a run's own prefix (SCAN + UNLINK), so runs leave nothing behind. */
+async function deletePrefix(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }

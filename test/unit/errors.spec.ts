@@ -37,6 +37,7 @@ describe('errors', () => {
       new core.ClosedError('x'),
       new core.InvalidStateError('m'),
       new core.RedisUnavailableError('redis://h:1', 'm'),
+      new core.CorruptQueueError('q', 'k', 'list', 'string'),
     ];
     const codes = made.map((e) => e.code);
     expect(new Set(codes).size).toBe(codes.length);
