@@ -1,5 +1,7 @@
 import type { BrokerLifecycle } from './broker/broker.js';
+import { systemClock } from './clock.js';
 import { RedisUnavailableError } from './errors.js';
+import { startTimer, type Timer } from './timers.js';
 
 /**
  * Bounds a producer's calls by the enqueue timeout, so an HTTP route that enqueues never hangs on a Redis that is down
@@ -29,27 +31,25 @@ export class ProducerBound {
       );
     }
     const left = Math.max(1, limit - (Date.now() - started));
-    let timer: NodeJS.Timeout | undefined;
+    let timer: Timer | undefined;
     try {
       return await Promise.race([
         send(),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(
-                new RedisUnavailableError(
-                  this.broker.address,
-                  `Redis at ${this.broker.address} did not answer within ${limit} ms (enqueueTimeout); the command was ` +
-                    'sent and may still be carried out (retry with the same taskId to be safe)',
-                  { mayHaveWritten: true },
-                ),
+          timer = startTimer(systemClock, left, () =>
+            reject(
+              new RedisUnavailableError(
+                this.broker.address,
+                `Redis at ${this.broker.address} did not answer within ${limit} ms (enqueueTimeout); the command was ` +
+                  'sent and may still be carried out (retry with the same taskId to be safe)',
+                { mayHaveWritten: true },
               ),
-            left,
+            ),
           );
         }),
       ]);
     } finally {
-      clearTimeout(timer);
+      timer?.clear();
     }
   }
 }

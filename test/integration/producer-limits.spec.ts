@@ -105,6 +105,23 @@ describe('producer limits', () => {
     expect(settled).toBe('still waiting');
   });
 
+  it('an enqueueTimeout longer than 24.8 days still waits (no timer overflow)', async () => {
+    const client = new TaskClient({
+      connection: 'redis://127.0.0.1:1',
+      prefix: uniquePrefix('long'),
+      enqueueTimeout: '30d',
+    });
+    cleanup.push(() => client.close());
+    const settled = await Promise.race([
+      client.enqueue('x', {}).then(
+        () => 'resolved',
+        () => 'rejected',
+      ),
+      new Promise((r) => setTimeout(() => r('still waiting'), 500)),
+    ]);
+    expect(settled).toBe('still waiting');
+  });
+
   it('bad producer limits are refused at construction', () => {
     expect(() => new TaskClient({ connection: 'redis://127.0.0.1:1', enqueueTimeout: 0 })).toThrow(InvalidOptionError);
     expect(() => new TaskClient({ connection: 'redis://127.0.0.1:1', enqueueTimeout: 'soon' })).toThrow(

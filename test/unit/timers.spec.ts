@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SimulatedClock, systemClock } from '../../lib/core/clock.js';
+import { bounded } from '../../lib/core/bounded.js';
 import { MAX_TIMEOUT_MS, startInterval, startTimer } from '../../lib/core/timers.js';
 
 const DAY = 86_400_000;
@@ -66,5 +67,15 @@ describe('timers', () => {
     i.clear();
     clock.advance(1_000);
     expect(n).toBe(10);
+  });
+
+  it('bounded() with a 30-day bound (a shutdownTimeout) waits, it does not return at once', async () => {
+    vi.useFakeTimers();
+    let done = false;
+    void bounded(new Promise(() => undefined), 30 * DAY).then(() => (done = true));
+    await vi.advanceTimersByTimeAsync(MAX_TIMEOUT_MS + 1);
+    expect(done).toBe(false);
+    await vi.advanceTimersByTimeAsync(30 * DAY);
+    expect(done).toBe(true);
   });
 });

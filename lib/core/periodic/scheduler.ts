@@ -1,4 +1,6 @@
+import { systemClock } from '../clock.js';
 import { parseDuration } from '../duration.js';
+import { startTimer, type Timer } from '../timers.js';
 import { InvalidOptionError } from '../errors.js';
 import { TaskqLifecycle, type BrokerInternals } from '../lifecycle.js';
 import { resolveProducerLimits } from '../producer-options.js';
@@ -44,7 +46,7 @@ export class TaskScheduler extends TaskqLifecycle {
   private readonly maxPayloadSize: number;
   private readonly store: EntryStore;
   private readonly ticker: Ticker;
-  private syncTimer?: NodeJS.Timeout;
+  private syncTimer?: Timer;
   private reloadTimer?: NodeJS.Timeout;
   private work: Promise<void> = Promise.resolve();
   private started = false;
@@ -221,7 +223,7 @@ export class TaskScheduler extends TaskqLifecycle {
     if (!this.markClosed()) return;
     this.started = false;
     this.ticker.setArmed(false);
-    clearTimeout(this.syncTimer);
+    this.syncTimer?.clear();
     clearTimeout(this.reloadTimer);
     await this.work.catch(() => undefined);
     await this.closeBroker();
@@ -270,16 +272,21 @@ export class TaskScheduler extends TaskqLifecycle {
 
   private armSync(): void {
     if (!this.started) return;
-    this.syncTimer = setTimeout(() => {
-      void this.exclusive(async () => {
-        await this.clock.align();
-        await this.reload();
-        await this.ticker.pass();
-      })
-        .catch((err: unknown) => this.logger.error(`reloading periodic entries failed: ${(err as Error).message}`))
-        .finally(() => this.armSync());
-    }, this.syncIntervalMs);
-    this.syncTimer.unref();
+    // Real time, whatever the clock: this is the safety net for lost change notifications.
+    this.syncTimer = startTimer(
+      systemClock,
+      this.syncIntervalMs,
+      () => {
+        void this.exclusive(async () => {
+          await this.clock.align();
+          await this.reload();
+          await this.ticker.pass();
+        })
+          .catch((err: unknown) => this.logger.error(`reloading periodic entries failed: ${(err as Error).message}`))
+          .finally(() => this.armSync());
+      },
+      { unref: true },
+    );
   }
 
   private describe(e: LiveEntry, now: number): PeriodicEntry {

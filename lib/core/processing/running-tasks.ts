@@ -1,7 +1,7 @@
 import type { LeasedItem } from '../broker/broker.js';
 import type { TaskMessage } from '../broker/codec.js';
-import type { Clock } from '../clock.js';
-import type { Timer } from '../timers.js';
+import { systemClock, type Clock } from '../clock.js';
+import { startTimer, type Timer } from '../timers.js';
 import type { LiveTask } from './live-task.js';
 
 /** A task running in this process. Its lease score moves with every heartbeat, until its outcome is written. */
@@ -100,9 +100,9 @@ export class RunningTasks {
   async whenIdle(timeoutMs: number): Promise<void> {
     if (this.count === 0) return;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
+      const timer = startTimer(systemClock, timeoutMs, resolve);
       this.idleWaiter = () => {
-        clearTimeout(timer);
+        timer.clear();
         resolve();
       };
     });

@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
+import { systemClock } from '../../clock.js';
 import { RedisUnavailableError } from '../../errors.js';
+import { startTimer, type Timer } from '../../timers.js';
 import type { RedisConnection } from '../../options.js';
 import type { Broker, BrokerEvents, BrokerStatus } from '../broker.js';
 import { closeClient, connect, describeAddress, type RedisClient } from './connection.js';
@@ -63,21 +65,16 @@ export class RedisBroker implements Broker {
   }
 
   async ready(timeoutMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
+    let timer: Timer | undefined;
     let onError: ((err: Error) => void) | undefined;
     try {
       await Promise.race([
         this.client.ping(),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(
-                new RedisUnavailableError(
-                  this.address,
-                  `Redis at ${this.address} did not answer within ${timeoutMs} ms`,
-                ),
-              ),
-            timeoutMs,
+          timer = startTimer(systemClock, timeoutMs, () =>
+            reject(
+              new RedisUnavailableError(this.address, `Redis at ${this.address} did not answer within ${timeoutMs} ms`),
+            ),
           );
           onError = (err: Error) =>
             reject(
@@ -89,7 +86,7 @@ export class RedisBroker implements Broker {
         }),
       ]);
     } finally {
-      if (timer) clearTimeout(timer);
+      timer?.clear();
       if (onError) this.client.off('error', onError);
     }
   }
@@ -98,13 +95,13 @@ export class RedisBroker implements Broker {
     if (this.isReady) return Promise.resolve(true);
     return new Promise<boolean>((resolve) => {
       const onReady = (): void => {
-        clearTimeout(timer);
+        timer.clear();
         resolve(true);
       };
-      const timer = setTimeout(() => {
+      const timer = startTimer(systemClock, timeoutMs, () => {
         this.client.off('ready', onReady);
         resolve(false);
-      }, timeoutMs);
+      });
       this.client.once('ready', onReady);
     });
   }
