@@ -3,7 +3,7 @@
  * runs as written: the four files of the NestJS Quick start, compiled as they stand, boot against a private Redis,
  * run their tasks and stop cleanly.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,17 +39,19 @@ describe('README.md', () => {
     const server: RedisServerProcess = await spawnRedisServer();
     const redis = testRedis(server.url);
     const inspector = new TaskInspector({ connection: redis });
+    let child: ChildProcess | undefined;
     try {
-      const child = spawn(process.execPath, [join(check?.dir ?? '', 'out/src/main.js')], {
+      const app = spawn(process.execPath, [join(check?.dir ?? '', 'out/src/main.js')], {
         cwd: repoRoot,
         env: { ...process.env, REDIS_URL: server.url, PORT: '0' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
+      child = app;
       let output = '';
-      child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+      app.stdout.on('data', (d: Buffer) => (output += d.toString()));
+      app.stderr.on('data', (d: Buffer) => (output += d.toString()));
       const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
-        child.once('exit', (code, signal) => resolve({ code, signal })),
+        app.once('exit', (code, signal) => resolve({ code, signal })),
       );
       const printed = (text: string) =>
         waitFor(() => output.includes(text), text, 20_000).catch((err: unknown) => {
@@ -69,12 +71,14 @@ describe('README.md', () => {
         'idle registrations',
       );
 
-      child.kill('SIGTERM');
+      app.kill('SIGTERM');
       // enableShutdownHooks: Nest closes the app, then re-raises the signal to end the process.
       expect(await exited).toEqual({ code: null, signal: 'SIGTERM' });
       for (const q of queues) expect(await redis.zcard(`taskq:{${q}}:idle`), q).toBe(0);
       expect(output).not.toMatch(/ERROR|Error:/);
     } finally {
+      // A failed run must not leave the app behind.
+      if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await inspector.close();
       redis.disconnect();
       await server.stop();
