@@ -1,4 +1,4 @@
-// The public surface of nestjs-taskq (the README's API sections): the engine and the NestJS layer. Plain Node apps without Nest can
-// import 'nestjs-taskq/core', which never loads @nestjs/* or rxjs.
+// The public surface of nestjs-taskq, documented in README.md (Options, Errors): the engine and the NestJS layer.
+// Plain Node apps without Nest can import 'nestjs-taskq/core', which never loads @nestjs/* or rxjs.
 export * from './core/index.js';
 export * from './nest/index.js';

@@ -1,6 +1,6 @@
-// The engine's public surface (README: "Quick start (plain Node)" and the API reference): the four public classes, their option
-// and event types, the task types, the errors, durations and clocks. Internal helpers (resolvers, validators, the
-// broker) are not exported.
+// The engine's public surface, 'nestjs-taskq/core' (README.md: "Quick start (plain Node)", Options, Errors): the four
+// public classes, their option and event types, the task types, the errors, durations and clocks. Internal helpers
+// (resolvers, validators, the broker) are not exported.
 export { TaskClient, type ClientOptions, type WaitOptions } from './client.js';
 export { TaskWorker, DEFAULT_START_TIMEOUT_MS, type WorkerInternals } from './worker.js';
 export {
