@@ -1,7 +1,8 @@
 import { systemClock, type Clock } from './clock.js';
 import type { EnqueueOptions } from './enqueue-options.js';
 import { EnqueueBatcher } from './enqueue-batcher.js';
-import { InvalidOptionError } from './errors.js';
+import type { Duration } from './duration.js';
+import { ClosedError, InvalidOptionError } from './errors.js';
 import { TaskqLifecycle, type BrokerInternals } from './lifecycle.js';
 import { DEFAULT_QUEUE, validateQueueName, type TaskqOptions } from './options.js';
 import { prepareTask } from './prepare-task.js';
@@ -11,6 +12,11 @@ import { ResultWaiter, type WaitOptions } from './result-waiter.js';
 import type { TaskInfo } from './task.js';
 import { toTaskInfo } from './task-info.js';
 import { uniqueLockOf } from './unique-lock.js';
+import { WorkflowDispatcher } from './workflow/dispatcher.js';
+import type { Flow } from './workflow/flow.js';
+import { relayForRemoval } from './workflow/relay.js';
+import type { WorkflowInfo, WorkflowOptions } from './workflow/types.js';
+import { WorkflowClient } from './workflow/workflow-client.js';
 
 export type { WaitOptions } from './result-waiter.js';
 
@@ -30,6 +36,7 @@ export class TaskClient extends TaskqLifecycle {
   private readonly bound: ProducerBound;
   private readonly batcher: EnqueueBatcher;
   private readonly waiter: ResultWaiter;
+  private readonly workflows: WorkflowClient;
 
   constructor(options: ClientOptions & BrokerInternals = {}) {
     const limits = resolveProducerLimits(options);
@@ -41,6 +48,17 @@ export class TaskClient extends TaskqLifecycle {
     this.waiter = new ResultWaiter({
       broker: this.broker.producer,
       notify: this.broker.notify,
+      codec: this.codec,
+      clock: this.clock,
+    });
+    this.workflows = new WorkflowClient({
+      broker: this.broker,
+      dispatcher: new WorkflowDispatcher({
+        workflow: this.broker.workflow,
+        producer: this.broker.producer,
+        clock: this.clock,
+      }),
+      bound: this.bound,
       codec: this.codec,
       clock: this.clock,
     });
@@ -140,17 +158,55 @@ export class TaskClient extends TaskqLifecycle {
     const found = await this.locate(id, queue);
     if (!found) return false;
     const outcome = await this.bound.run(async () => {
-      const result = await this.broker.producer.cancel(found.queue, id, uniqueLockOf(found.stored.message));
+      const result = await this.broker.producer.cancel(found.queue, id, {
+        now: this.clock.now(),
+        unique: uniqueLockOf(found.stored.message),
+        relay: relayForRemoval(id, found.stored.message, 'x', `task "${id}" was canceled`),
+      });
       if (result === 'active') await this.broker.producer.publishCancel(found.queue, id);
       return result;
     });
     return outcome !== 'none';
   }
 
+  /**
+   * Enqueues a workflow (chain, group, chord, nested freely): validates every step, stores the workflow and enqueues
+   * its first tasks; later steps are enqueued as their inputs complete.
+   * @throws InvalidOptionError naming the path of a bad step (`steps[1].members[3].options.queue`);
+   *   WorkflowIdConflictError when `options.id` exists.
+   */
+  async enqueueWorkflow(flow: Flow, options?: WorkflowOptions): Promise<WorkflowInfo> {
+    this.assertOpen();
+    return this.workflows.enqueue(flow, options);
+  }
+
+  /** Reads a workflow and its tasks; null when there is none (or it expired after its retention). */
+  async getWorkflow(id: string): Promise<WorkflowInfo | null> {
+    this.assertOpen();
+    return this.workflows.get(id);
+  }
+
+  /**
+   * Waits for a workflow: resolves with its result (the last step's, an array after a group), rejects with
+   * WorkflowFailedError (its `failure` names the task), WorkflowCanceledError, WorkflowNotFoundError, or
+   * TaskTimeoutError after `timeout`. Notified, not polled.
+   */
+  async waitForWorkflow<R>(id: string, options?: { timeout?: Duration; signal?: AbortSignal }): Promise<R> {
+    this.assertOpen();
+    return this.workflows.wait<R>(id, options);
+  }
+
+  /** Cancels a running workflow: pending tasks removed, active ones' signals fire, nothing more enqueued. */
+  async cancelWorkflow(id: string): Promise<boolean> {
+    this.assertOpen();
+    return this.workflows.cancel(id);
+  }
+
   /** Closes the connections the client created (never one you passed in). Pending waits reject. */
   async close(): Promise<void> {
     if (!this.markClosed()) return;
     this.waiter.close('TaskClient');
+    this.workflows.close(new ClosedError('TaskClient'));
     await this.closeBroker();
   }
 

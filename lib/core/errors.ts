@@ -21,7 +21,11 @@ export type TaskqErrorCode =
   | 'CLOSED'
   | 'INVALID_STATE'
   | 'REDIS_UNAVAILABLE'
-  | 'CORRUPT_QUEUE';
+  | 'CORRUPT_QUEUE'
+  | 'WORKFLOW_FAILED'
+  | 'WORKFLOW_ID_CONFLICT'
+  | 'WORKFLOW_NOT_FOUND'
+  | 'WORKFLOW_CANCELED';
 
 /** Base class of every error the library throws; `code` tells them apart. */
 export class TaskqError extends Error {
@@ -227,6 +231,50 @@ export class RedisUnavailableError extends TaskqError {
   ) {
     super('REDIS_UNAVAILABLE', message, options);
     this.mayHaveWritten = options?.mayHaveWritten ?? false;
+  }
+}
+
+/** Which task made a workflow fail, and why. */
+export interface WorkflowFailure {
+  /** The task that was archived or canceled. */
+  taskId: string;
+  type: string;
+  queue: string;
+  /** Its last error. */
+  error: string;
+}
+
+/** The workflow failed: a task was archived (retries exhausted, SkipRetryError) or canceled. `failure` names it. */
+export class WorkflowFailedError extends TaskqError {
+  constructor(
+    readonly workflowId: string,
+    readonly failure: WorkflowFailure,
+  ) {
+    super(
+      'WORKFLOW_FAILED',
+      `workflow "${workflowId}" failed: task "${failure.taskId}" (${failure.type}): ${failure.error}`,
+    );
+  }
+}
+
+/** The workflow was canceled (waitForWorkflow rejects with this). */
+export class WorkflowCanceledError extends TaskqError {
+  constructor(readonly workflowId: string) {
+    super('WORKFLOW_CANCELED', `workflow "${workflowId}" was canceled`);
+  }
+}
+
+/** A workflow with the caller-chosen id exists already. */
+export class WorkflowIdConflictError extends TaskqError {
+  constructor(readonly workflowId: string) {
+    super('WORKFLOW_ID_CONFLICT', `a workflow with id "${workflowId}" already exists`);
+  }
+}
+
+/** No workflow with this id exists (or it expired after its retention). */
+export class WorkflowNotFoundError extends TaskqError {
+  constructor(readonly workflowId: string) {
+    super('WORKFLOW_NOT_FOUND', `workflow "${workflowId}" was not found`);
   }
 }
 

@@ -46,3 +46,21 @@ export { parseDuration, type Duration } from './duration.js';
 export type { Task, TaskInfo, TaskState, TaskHandlerFn } from './task.js';
 export { TASK_STATES } from './task.js';
 export { systemClock, SimulatedClock, type Clock } from './clock.js';
+export {
+  task,
+  chain,
+  group,
+  chord,
+  type Flow,
+  type TaskSpec,
+  type ChainSpec,
+  type GroupSpec,
+} from './workflow/flow.js';
+export { MAX_WORKFLOW_TASKS } from './workflow/plan.js';
+export {
+  DEFAULT_WORKFLOW_RETENTION_MS,
+  type WorkflowInfo,
+  type WorkflowOptions,
+  type WorkflowState,
+  type WorkflowTaskInfo,
+} from './workflow/types.js';

@@ -8,6 +8,7 @@ import { validateQueueName, type TaskqOptions } from './options.js';
 import { TASK_STATES, type TaskInfo, type TaskState } from './task.js';
 import { toTaskInfo } from './task-info.js';
 import { uniqueLockOf } from './unique-lock.js';
+import { relayForRemoval } from './workflow/relay.js';
 import { validateTaskId } from './validate.js';
 
 /** A snapshot of one queue, as {@link TaskInspector.queueInfo} reports it. */
@@ -235,7 +236,12 @@ export class TaskInspector extends TaskqLifecycle {
     this.assertOpen();
     const found = await this.locate(id, queue);
     if (!found) throw new TaskNotFoundError(id, queue);
-    const code = await this.broker.inspect.archiveTask(found.queue, id, this.clock.now());
+    const code = await this.broker.inspect.archiveTask(
+      found.queue,
+      id,
+      this.clock.now(),
+      relayForRemoval(id, found.stored.message, 'a', `task "${id}" was archived by hand`),
+    );
     this.check(code, 'archiveTask', id, found.queue, 'pending, scheduled or retry');
   }
 
@@ -250,7 +256,11 @@ export class TaskInspector extends TaskqLifecycle {
     this.assertOpen();
     const found = await this.locate(id, queue);
     if (!found) throw new TaskNotFoundError(id, queue);
-    const code = await this.broker.inspect.deleteTask(found.queue, id, uniqueLockOf(found.stored.message));
+    const code = await this.broker.inspect.deleteTask(found.queue, id, {
+      now: this.clock.now(),
+      unique: uniqueLockOf(found.stored.message),
+      relay: relayForRemoval(id, found.stored.message, 'x', `task "${id}" was deleted`),
+    });
     this.check(code, 'deleteTask', id, found.queue, 'pending, scheduled, retry, archived or completed');
   }
 

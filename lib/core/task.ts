@@ -58,6 +58,13 @@ export interface Task<P = unknown> {
   readonly deadline?: Date;
   /** Fires on timeout, deadline, cancel, lease loss and shutdown; `signal.reason` says which. */
   readonly signal: AbortSignal;
+  /**
+   * The result of the step before this one: in a workflow, the previous step's result (an array in member order after
+   * a group; the WorkflowFailure for an onFailure task); in a handler chain, the previous handler's output.
+   */
+  readonly previous?: unknown;
+  /** The workflow this task belongs to, if any. */
+  readonly workflowId?: string;
 }
 
 /** A handler for one task type. Its return value is the task's result. */

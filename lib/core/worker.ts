@@ -15,6 +15,9 @@ import { Recoverer } from './processing/recoverer.js';
 import { RunningTasks } from './processing/running-tasks.js';
 import { TaskRunner } from './processing/task-runner.js';
 import type { Task, TaskHandlerFn } from './task.js';
+import { WorkflowAdvancer } from './workflow/advancer.js';
+import { WorkflowDispatcher } from './workflow/dispatcher.js';
+import { WorkflowRecovery } from './workflow/recovery.js';
 import { resolveWorkerOptions, type ResolvedWorkerOptions, type WorkerOptions } from './worker-options.js';
 
 /** How long `start()` waits for Redis before rejecting. */
@@ -42,6 +45,7 @@ interface Components {
   heartbeat: Heartbeat;
   recoverer: Recoverer;
   janitor: Janitor;
+  workflows: WorkflowRecovery;
 }
 
 /**
@@ -56,7 +60,7 @@ export class TaskWorker extends TaskqLifecycle<WorkerEvents> {
   readonly id = newTaskId();
   private readonly clock: Clock;
   private readonly startTimeoutMs: number;
-  private readonly handlers = new Map<string, TaskHandlerFn>();
+  private readonly handlers = new Map<string, TaskHandlerFn | readonly TaskHandlerFn[]>();
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   private parts?: Components;
   private shutdownPromise?: Promise<void>;
@@ -75,11 +79,25 @@ export class TaskWorker extends TaskqLifecycle<WorkerEvents> {
     });
   }
 
-  /** Registers the handler of a task type (before or after start). */
-  handle<P = unknown, R = unknown>(type: string, handler: (task: Task<P>) => Promise<R> | R): this {
+  /**
+   * Registers the handler of a task type (before or after start). Several handlers make a handler chain: they run in
+   * order, handler k receiving handler k-1's output as `task.previous`, and each one's output is checkpointed on the
+   * task, so a retry or a crash resumes at the handler that failed. The last one's output is the task's result.
+   */
+  handle<P = unknown, R = unknown>(type: string, handler: (task: Task<P>) => Promise<R> | R): this;
+  handle<P = unknown>(type: string, ...handlers: ((task: Task<P>) => unknown)[]): this;
+  handle(type: string, ...handlers: ((task: Task<never>) => unknown)[]): this {
     validateTaskType(type);
-    if (typeof handler !== 'function') throw new InvalidOptionError('handler', 'expected a function (task) => result');
-    this.handlers.set(type, handler as TaskHandlerFn);
+    if (handlers.length === 0) throw new InvalidOptionError('handler', 'expected a function (task) => result');
+    handlers.forEach((h, i) => {
+      if (typeof h !== 'function') {
+        throw new InvalidOptionError(
+          handlers.length > 1 ? `handlers[${i}]` : 'handler',
+          'expected a function (task) => result',
+        );
+      }
+    });
+    this.handlers.set(type, handlers.length === 1 ? (handlers[0] as TaskHandlerFn) : (handlers as TaskHandlerFn[]));
     return this;
   }
 
@@ -116,6 +134,7 @@ export class TaskWorker extends TaskqLifecycle<WorkerEvents> {
       await parts.forwarder.start();
       await parts.recoverer.start();
       parts.janitor.start();
+      parts.workflows.start();
       parts.heartbeat.start();
       parts.claims.start();
       this.state = 'running';
@@ -155,8 +174,16 @@ export class TaskWorker extends TaskqLifecycle<WorkerEvents> {
           ),
         ),
       onError,
+      // A workflow task finished: move its workflow on at once (the recovery round does it if this fails).
+      onRelays: (queue, relays) => void advancer.apply(queue, relays).catch(onError),
     });
     const forwarder = new Forwarder({ broker: worker, queues, clock, onError });
+    const dispatcher = new WorkflowDispatcher({
+      workflow: this.broker.workflow,
+      producer: this.broker.producer,
+      clock,
+    });
+    const advancer = new WorkflowAdvancer({ workflow: this.broker.workflow, dispatcher, clock });
     const runner = new TaskRunner({
       broker: worker,
       running,
@@ -200,6 +227,14 @@ export class TaskWorker extends TaskqLifecycle<WorkerEvents> {
       heartbeat: new Heartbeat({ broker: worker, running, clock, leaseMs, loseLeases, onError }),
       recoverer: new Recoverer({ broker: worker, queues, clock, intervalMs: recoverEvery, onError }),
       janitor: new Janitor({ broker: worker, queues, clock, intervalMs: JANITOR_INTERVAL_MS, onError }),
+      workflows: new WorkflowRecovery({
+        workflow: this.broker.workflow,
+        advancer,
+        queues,
+        clock,
+        intervalMs: recoverEvery,
+        onError,
+      }),
     };
     return late.parts;
   }
@@ -217,6 +252,7 @@ export class TaskWorker extends TaskqLifecycle<WorkerEvents> {
       parts.forwarder.shutdown();
       parts.recoverer.shutdown();
       parts.janitor.shutdown();
+      parts.workflows.shutdown();
       const stopping = parts.claims.stop();
       await parts.wake.close(SHUTDOWN_WRITE_GRACE_MS);
       // Every wait below is bounded: with Redis down, commands wait for a reconnect forever (maxRetriesPerRequest:
@@ -261,6 +297,12 @@ export class TaskWorker extends TaskqLifecycle<WorkerEvents> {
   recoverNow(): Promise<number> {
     if (!this.parts) throw new ClosedError('TaskWorker (not started)');
     return this.parts.recoverer.run(true);
+  }
+
+  /** @internal For tests: run one workflow recovery round now. */
+  recoverWorkflowsNow(): Promise<number> {
+    if (!this.parts) throw new ClosedError('TaskWorker (not started)');
+    return this.parts.workflows.run();
   }
 
   /** @internal For tests: run one janitor round now. */

@@ -6,7 +6,7 @@ import {
   scriptSource,
   type ScriptName,
 } from '../../lib/core/broker/redis/scripts.js';
-import { SimulatedClock, TaskInspector, TaskScheduler, type Task } from '../../lib/core/index.js';
+import { chain, chord, SimulatedClock, task, TaskInspector, TaskScheduler, type Task } from '../../lib/core/index.js';
 import { testRedisUrl } from '../helpers/redis.js';
 import { useTaskq } from '../helpers/taskq.js';
 import { deferred, waitFor } from '../helpers/wait.js';
@@ -50,6 +50,14 @@ describe('script calls touch one cluster slot', () => {
       count(t);
       return new Promise((_resolve, reject) => t.signal.addEventListener('abort', () => reject(t.signal.reason)));
     });
+    worker.handle(
+      'steps',
+      (t) => {
+        count(t);
+        return 1;
+      },
+      (t) => (t.previous as number) + 1,
+    );
     await worker.start(); // forward, recover (initial round)
 
     // enqueue: immediate, scheduled, unique (extra KEYS), with a result awaited (waiters), a batch > 1000 (pipeline).
@@ -110,6 +118,16 @@ describe('script calls touch one cluster slot', () => {
       await inspector.close();
     }
 
+    // workflows: create, claim, dispatched, advance (a chord across both queues), cancel; a handler chain: checkpoint.
+    const wf = await client.enqueueWorkflow(
+      chord([task('ok', { m: 1 }), task('ok', { m: 2 }, { queue: 'other.q:1' })], task('ok')),
+    );
+    await client.waitForWorkflow(wf.id, { timeout: '10s' });
+    const later = await client.enqueueWorkflow(chain(task('ok', { later: true }, { processIn: '1h' }), task('ok')));
+    expect(await client.cancelWorkflow(later.id)).toBe(true);
+    const steps = await client.enqueueAndWait('steps', {});
+    expect(await steps.result).toBe(2);
+
     // requeue on shutdown: a second worker with a task that outlives its shutdown timeout.
     const quitter = tq.worker({ queues: ['other.q:1'], shutdownTimeout: '50ms' });
     const running = deferred();
@@ -161,9 +179,10 @@ describe('script calls touch one cluster slot', () => {
     const observed = new Set(calls.map((c) => c.name));
     const missing = SCRIPT_NAMES.filter((n) => !observed.has(n));
     expect(missing, 'scripts never called during the lifecycle').toEqual([]);
-    // Both queues were used, so the check covered two different hash tags.
+    // Both queues were used, so the check covered two different hash tags; workflows have tags of their own.
     const tags = new Set(calls.map((c) => /\{[^}]+\}/.exec(c.keys[0])?.[0]));
-    expect(tags).toEqual(new Set(['{default}', '{other.q:1}']));
+    expect(new Set([...tags].filter((t) => !t?.startsWith('{w:')))).toEqual(new Set(['{default}', '{other.q:1}']));
+    expect(tags).toContain(`{w:${wf.id}}`);
     expect(calculateSlot(tq.key('default', 't'))).not.toBe(calculateSlot(tq.key('other.q:1', 't')));
   });
 

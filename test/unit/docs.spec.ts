@@ -60,6 +60,9 @@ describe('docs/architecture.md', () => {
         completedAt: 1,
         result: 1,
         awaited: true,
+        workflow: true,
+        previous: 1,
+        checkpoint: { step: 0, output: 1 },
       }),
     ) as Record<string, unknown>;
     const section = architecture.slice(

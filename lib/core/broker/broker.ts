@@ -19,6 +19,7 @@ export interface Broker extends BrokerLifecycle {
   readonly worker: WorkerOps;
   readonly inspect: InspectOps;
   readonly periodic: PeriodicOps;
+  readonly workflow: WorkflowOps;
   readonly notify: NotificationOps;
 }
 
@@ -83,6 +84,15 @@ export interface StoredTask {
   score?: number;
 }
 
+/** What removing a task (cancel, delete) must also release or record. */
+export interface TaskRemoval {
+  now: number;
+  /** Its unique lock, freed if it still holds it. */
+  unique?: UniqueLock;
+  /** A workflow task: its relay entry (the workflow learns it was canceled). */
+  relay?: string;
+}
+
 /** Operations of producers (TaskClient) and shared reads. */
 export interface ProducerOps {
   /** Adds queue names to the registry of known queues. */
@@ -103,7 +113,7 @@ export interface ProducerOps {
    * Cancels a waiting task (or a hand-off no worker popped yet). `removed`: deleted; `active`: it runs (the caller
    * publishes the cancel); `none`: not found or already finished.
    */
-  cancel(queue: string, id: string, unique?: UniqueLock): Promise<'removed' | 'active' | 'none'>;
+  cancel(queue: string, id: string, options: TaskRemoval): Promise<'removed' | 'active' | 'none'>;
   /** Tells every worker to abort an active task. */
   publishCancel(queue: string, id: string): Promise<void>;
 }
@@ -128,6 +138,8 @@ export interface CompleteItem extends LeasedItem {
   unique?: UniqueLock;
   /** The result as JSON ('' when none), announced to waiters. */
   resultJson: string;
+  /** A workflow task: its relay entry (workflow/relay.ts), recorded with the finish. */
+  relay?: string;
 }
 
 /** A failed task to retry. */
@@ -141,6 +153,8 @@ export interface RetryItem extends LeasedItem {
 export interface ArchiveItem extends LeasedItem {
   message: string;
   lastError: string;
+  /** A workflow task: its relay entry, recorded with the finish. */
+  relay?: string;
 }
 
 /** A task the recoverer reclaims. */
@@ -151,6 +165,8 @@ export interface RecoverItem {
   message: string;
   action: 'pending' | 'archive';
   lastError: string;
+  /** A workflow task archived here: its relay entry. */
+  relay?: string;
 }
 
 /**
@@ -219,6 +235,8 @@ export interface WorkerOps {
   recover(queue: string, items: RecoverItem[], now: number): Promise<number>;
   /** Deletes expired completed tasks, old archived ones and lapsed idle registrations; returns how many tasks. */
   janitor(queue: string, now: number, batch?: number): Promise<number>;
+  /** Stores a running task's new message (a handler chain's checkpoint), fenced on its lease; false when lost. */
+  checkpoint(queue: string, item: LeasedItem, message: string): Promise<boolean>;
   /** Opens the wait of an idle worker on `queues`. */
   openWakeSource(queues: string[], params: WakeSourceParams): WakeSource;
 }
@@ -264,9 +282,9 @@ export interface InspectOps {
    */
   runTask(queue: string, id: string, rewrite?: { expected: string; next: string }): Promise<TaskOpOutcome>;
   /** Pending, scheduled or retry → archived. */
-  archiveTask(queue: string, id: string, now: number): Promise<TaskOpOutcome>;
+  archiveTask(queue: string, id: string, now: number, relay?: string): Promise<TaskOpOutcome>;
   /** Deletes a task that is not active, freeing its unique lock. */
-  deleteTask(queue: string, id: string, unique?: UniqueLock): Promise<TaskOpOutcome>;
+  deleteTask(queue: string, id: string, options: TaskRemoval): Promise<TaskOpOutcome>;
   /** Pauses a queue's pickup. */
   pause(queue: string, now: number): Promise<void>;
   /** Resumes a queue's pickup. */
@@ -314,6 +332,91 @@ export interface PeriodicOps {
   serverTime(): Promise<number>;
 }
 
+/** One task of a workflow to create: its node info, its template, and how many inputs it waits for. */
+export interface WorkflowNodeRecord {
+  /** `type \t queue \t dependents (comma-separated) \t input expression JSON ('' none)`. */
+  info: string;
+  /** What it is enqueued with (workflow/plan.ts NodeTemplate, JSON). */
+  template: string;
+  /** How many tasks must complete before it is ready (0: ready at once). */
+  waitingFor: number;
+}
+
+/** A workflow to create. */
+export interface WorkflowRecord {
+  id: string;
+  nodes: WorkflowNodeRecord[];
+  /** The workflow's result expression (JSON). */
+  resultExpr: string;
+  /** The onFailure task's template ('' none). */
+  onFailure: string;
+  retentionMs: number;
+}
+
+/** A finished workflow task to apply: completed (`c`, data = result JSON), archived (`a`) or canceled (`x`, data = the error as a JSON string). */
+export interface FinishedTask {
+  index: string;
+  state: 'c' | 'a' | 'x';
+  data: string;
+}
+
+/** What a dispatcher needs for one ready task. */
+export interface ClaimedNode {
+  /** The task index, or `F` for the onFailure task. */
+  index: string;
+  template: string;
+  /** Node info (for `F`: the failed task's). */
+  info: string;
+  /** Results of the tasks its input names, by index: `c<JSON>`. */
+  results: Map<number, string>;
+}
+
+/** A workflow's stored state, as read for getWorkflow. */
+export interface StoredWorkflow {
+  meta: Record<string, string>;
+  /** Node info by index. */
+  nodes: Record<string, string>;
+  /** Finished tasks by index: `c<result JSON>`, `a<error JSON>`, `x<reason JSON>`. */
+  results: Record<string, string>;
+  /** Indices dispatched to their queues. */
+  dispatched: string[];
+}
+
+/** Workflow operations: the state of each workflow lives under a hash tag of its own (one slot per call). */
+export interface WorkflowOps {
+  /** Stores a workflow and puts its first tasks in its outbox; false when the id exists. */
+  create(record: WorkflowRecord, now: number): Promise<boolean>;
+  /** Applies finished tasks; returns the workflow's state and its outbox (ready, not yet dispatched). */
+  advance(id: string, finished: FinishedTask[], now: number): Promise<{ state: string; outbox: string[] }>;
+  /** Reads what dispatching the given outbox entries needs (entries no longer to dispatch are left out). */
+  claim(
+    id: string,
+    indices: string[],
+  ): Promise<{ state: string; failure: string; retentionMs: number; nodes: ClaimedNode[] }>;
+  /** Dispatched entries leave the outbox. */
+  dispatched(id: string, indices: string[]): Promise<void>;
+  /** Cancels a running workflow; returns its state and the dispatched tasks that did not finish (index, node info). */
+  cancel(id: string, now: number): Promise<{ state: string; unfinished: { index: string; info: string }[] }>;
+  /** Reads a workflow; undefined when there is none (or it expired). */
+  read(id: string): Promise<StoredWorkflow | undefined>;
+  /** Registers a workflow in the index of all workflows, and as due for a look at `dueAt` (before it is created). */
+  register(id: string, createdAt: number, dueAt: number): Promise<void>;
+  /** Pushes the next safety look at workflows to `at`. */
+  markDue(ids: string[], at: number): Promise<void>;
+  /** A finished workflow needs no more looks. */
+  clearDue(id: string): Promise<void>;
+  /** Workflows due for a safety look at `now` (at most `limit`). */
+  due(now: number, limit: number): Promise<string[]>;
+  /** Relay entries of `queue` older than `olderThan` (ms), at most `limit`: finishes not applied yet. */
+  relays(queue: string, olderThan: number, limit: number): Promise<string[]>;
+  /** Removes applied relay entries. */
+  removeRelays(queue: string, entries: string[]): Promise<void>;
+  /** Workflow ids, newest first, `count` from offset `start`; and how many there are. */
+  list(start: number, count: number): Promise<{ ids: string[]; total: number }>;
+  /** Drops ids from the index (workflows that expired). */
+  forget(ids: string[]): Promise<void>;
+}
+
 /** A message announcing that an awaited task finished. */
 export interface DoneMessage {
   id: string;
@@ -330,6 +433,8 @@ export interface NotificationOps {
   subscribeDone(queue: string, listener: (message: DoneMessage) => void): Promise<void>;
   /** Calls `listener` whenever periodic entries changed. */
   subscribeCronChange(listener: () => void): Promise<void>;
+  /** Calls `listener` when a workflow completed, failed or was canceled. */
+  subscribeWorkflowDone(listener: (id: string, state: string) => void): Promise<void>;
   /**
    * Calls `listener` after the subscriptions were re-established following a disconnect (messages sent meanwhile
    * are lost: re-read what matters).

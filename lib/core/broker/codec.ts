@@ -22,6 +22,10 @@ import { DEFAULT_MAX_RETRY, DEFAULT_TIMEOUT_MS } from '../enqueue-options.js';
  * | c | completed at ms | not completed |
  * | x | result | none |
  * | w | awaited (enqueueAndWait): keep the result a short while even without retention | false |
+ * | g | a workflow task (1): its id is `<workflow id>.<task index>` | not a workflow task |
+ * | q | previous: the result of the step before (workflow), `task.previous` | none |
+ * | j | checkpoint: the last handler of a handler chain that finished (0-based) | no checkpoint |
+ * | y | the output of that handler (the next one's `task.previous`) | no checkpoint |
  * | v | format version | 1 |
  */
 export interface TaskMessage {
@@ -42,6 +46,12 @@ export interface TaskMessage {
   /** Someone awaits the result (enqueueAndWait): it is kept briefly even without retention, so it survives a
    * notification lost to a reconnect. */
   awaited?: boolean;
+  /** A workflow task: its id is `<workflow id>.<task index>`. */
+  workflow?: boolean;
+  /** The result of the step before this one (a workflow's `task.previous`). */
+  previous?: unknown;
+  /** A handler chain's checkpoint: the last handler that finished, and its output. */
+  checkpoint?: { step: number; output: unknown };
 }
 
 interface WireV1 {
@@ -61,6 +71,10 @@ interface WireV1 {
   c?: number;
   x?: unknown;
   w?: 1;
+  g?: 1;
+  q?: unknown;
+  j?: number;
+  y?: unknown;
 }
 
 /** Encodes a message. Throws TypeError when the payload or result cannot be JSON-encoded (BigInt, cycles). */
@@ -82,6 +96,12 @@ export function encodeMessage(m: TaskMessage): string {
   if (m.completedAt !== undefined) wire.c = m.completedAt;
   if (m.result !== undefined) wire.x = m.result;
   if (m.awaited) wire.w = 1;
+  if (m.workflow) wire.g = 1;
+  if (m.previous !== undefined) wire.q = m.previous;
+  if (m.checkpoint !== undefined) {
+    wire.j = m.checkpoint.step;
+    if (m.checkpoint.output !== undefined) wire.y = m.checkpoint.output;
+  }
   return JSON.stringify(wire);
 }
 
@@ -91,6 +111,12 @@ const optionalNumber = (v: unknown, field: string): number | undefined => {
   if (!isFiniteNumber(v)) throw new CorruptTaskError(`field "${field}" is not a number`);
   return v;
 };
+
+function checkpointStep(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+    throw new CorruptTaskError('field "j" is not a step number');
+  return v;
+}
 
 /** Decodes a stored message. @throws CorruptTaskError with the reason when it is not a valid message. */
 export function decodeMessage(raw: string): TaskMessage {
@@ -126,5 +152,8 @@ export function decodeMessage(raw: string): TaskMessage {
     completedAt: optionalNumber(w.c, 'c'),
     result: w.x,
     awaited: w.w === 1 ? true : undefined,
+    workflow: w.g === 1 ? true : undefined,
+    previous: w.q,
+    checkpoint: w.j === undefined ? undefined : { step: checkpointStep(w.j), output: w.y },
   };
 }

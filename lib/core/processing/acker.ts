@@ -24,6 +24,8 @@ export interface AckerParams {
   /** Ids whose lease was lost when their outcome arrived (nothing was written for them). */
   onLost: (queue: string, ids: string[]) => void;
   onError: (err: Error) => void;
+  /** Relay entries of workflow tasks whose outcome was written (the workflow advances next). */
+  onRelays?: (queue: string, relays: string[]) => void;
 }
 
 const RETRY_FLUSH_MS = 500;
@@ -101,6 +103,14 @@ export class Acker {
     const done = call.then(
       (lost) => {
         if (lost.length > 0) this.p.onLost(queue, lost);
+        if (this.p.onRelays) {
+          const lostIds = lost.length > 0 ? new Set(lost) : undefined;
+          const relays: string[] = [];
+          for (const e of entries as Outcome<{ relay?: string }>[]) {
+            if (e.item.relay && !lostIds?.has(e.holder.id)) relays.push(e.item.relay);
+          }
+          if (relays.length > 0) this.p.onRelays(queue, relays);
+        }
       },
       (err: unknown) => {
         this.p.onError(toError(err));

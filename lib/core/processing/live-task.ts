@@ -6,6 +6,10 @@ import type { Task } from '../task.js';
  */
 export class LiveTask<P = unknown> implements Task<P> {
   private controller?: AbortController;
+  /** Set by the runner (a handler chain moves it from handler to handler). */
+  previous?: unknown;
+  /** Set by the runner for a workflow task. */
+  workflowId?: string;
 
   constructor(
     readonly id: string,

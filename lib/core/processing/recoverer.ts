@@ -3,6 +3,7 @@ import { decodeMessage, encodeMessage } from '../broker/codec.js';
 import type { Clock } from '../clock.js';
 import { CorruptTaskError, toError } from '../errors.js';
 import { startInterval, type Timer } from '../timers.js';
+import { relayEntry } from '../workflow/relay.js';
 
 /** What the recoverer needs. */
 export interface RecovererParams {
@@ -85,6 +86,8 @@ export class Recoverer {
           message,
           action: noRetriesLeft ? 'archive' : 'pending',
           lastError: c.reason,
+          // Archived for good: its workflow learns it from the relay (the recovery round applies it).
+          relay: noRetriesLeft && m.workflow ? relayEntry(c.id, 'a', JSON.stringify(c.reason)) : undefined,
         });
       } catch (err) {
         if (!(err instanceof CorruptTaskError)) throw err;

@@ -8,7 +8,8 @@ import type { LiveTask } from './live-task.js';
 export interface Run {
   readonly id: string;
   readonly queue: string;
-  readonly message: TaskMessage;
+  /** Replaced when a handler chain checkpoints. */
+  message: TaskMessage;
   leaseScore: string;
   readonly task: LiveTask;
   timer?: Timer;

@@ -13,6 +13,8 @@ import type { WorkerEventEmitter } from '../events.js';
 import type { PayloadCodec } from '../payload-codec.js';
 import type { TaskHandlerFn } from '../task.js';
 import { startTimer } from '../timers.js';
+import { parseWorkflowTaskId, relayEntry } from '../workflow/relay.js';
+import { runHandlerChain } from './handler-chain.js';
 import type { Acker } from './acker.js';
 import { LiveTask } from './live-task.js';
 import { attemptLimit, decideFailure, retentionOf, type FailurePolicy } from './outcome-policy.js';
@@ -24,10 +26,11 @@ const CORRUPT_TYPE = '(corrupt)';
 
 /** What the runner needs. */
 export interface TaskRunnerParams {
-  broker: Pick<WorkerOps, 'requeue' | 'extendLeases'>;
+  broker: Pick<WorkerOps, 'requeue' | 'extendLeases' | 'checkpoint'>;
   running: RunningTasks;
   acker: Acker;
-  handlers: ReadonlyMap<string, TaskHandlerFn>;
+  /** One handler per type, or a handler chain (run in order, checkpointed). */
+  handlers: ReadonlyMap<string, TaskHandlerFn | readonly TaskHandlerFn[]>;
   codec: PayloadCodec;
   clock: Clock;
   policy: FailurePolicy;
@@ -92,6 +95,8 @@ export class TaskRunner {
       message.maxRetry,
       message.deadlineMs === undefined ? undefined : new Date(message.deadlineMs),
     );
+    if (message.previous !== undefined) task.previous = message.previous;
+    if (message.workflow) task.workflowId = parseWorkflowTaskId(claimed.id)?.workflowId;
     const run: Run = { id: claimed.id, queue, message, leaseScore, task, settled: false, lost: false };
     this.p.running.add(run);
     this.execute(run);
@@ -176,7 +181,11 @@ export class TaskRunner {
     this.p.events.emit('active', run.task);
     let result: unknown;
     try {
-      result = handler(run.task);
+      result = Array.isArray(handler)
+        ? runHandlerChain(run, handler as readonly TaskHandlerFn[], (r, m) =>
+            this.p.broker.checkpoint(r.queue, { id: r.id, leaseScore: r.leaseScore }, m),
+          )
+        : (handler as TaskHandlerFn)(run.task);
     } catch (err) {
       return this.fail(run, toError(err));
     }
@@ -213,21 +222,23 @@ export class TaskRunner {
   }
 
   private succeed(run: Run, result: unknown): void {
+    if (run.settled) return;
+    let resultJson = '';
+    if (result !== undefined) {
+      try {
+        resultJson = JSON.stringify(result) ?? '';
+      } catch (err) {
+        // A workflow passes results on: one it cannot store fails the task like any other error.
+        if (run.message.workflow)
+          return this.fail(run, new Error(`the result cannot be encoded as JSON: ${toError(err).message}`));
+        this.p.onError(
+          new Error(`the result of task "${run.id}" is not JSON-serializable and was dropped: ${toError(err).message}`),
+        );
+      }
+    }
     this.settle(run, () => {
       if (run.lost) return;
       const { message } = run;
-      let resultJson = '';
-      if (result !== undefined) {
-        try {
-          resultJson = JSON.stringify(result) ?? '';
-        } catch (err) {
-          this.p.onError(
-            new Error(
-              `the result of task "${run.id}" is not JSON-serializable and was dropped: ${toError(err).message}`,
-            ),
-          );
-        }
-      }
       let stored = '';
       let retainUntilMs = 0;
       const keepFor = retentionOf(message);
@@ -241,7 +252,8 @@ export class TaskRunner {
         });
       }
       const unique = message.uniqueDigest ? { type: message.type, digest: message.uniqueDigest } : undefined;
-      this.p.acker.complete(run.queue, run, { id: run.id, retainUntilMs, message: stored, unique, resultJson });
+      const relay = message.workflow ? relayEntry(run.id, 'c', resultJson) : undefined;
+      this.p.acker.complete(run.queue, run, { id: run.id, retainUntilMs, message: stored, unique, resultJson, relay });
       this.p.events.emit('completed', run.task, result);
     });
   }
@@ -254,10 +266,14 @@ export class TaskRunner {
       const outcome = decideFailure(error, message, task, now, this.p.policy, this.p.onError);
       const failed: TaskMessage = { ...message, lastError: outcome.lastError, lastFailedAt: now };
       if (outcome.kind === 'archive') {
+        const relay = message.workflow
+          ? relayEntry(run.id, error instanceof TaskCanceledError ? 'x' : 'a', JSON.stringify(outcome.lastError))
+          : undefined;
         this.p.acker.archive(run.queue, run, {
           id: run.id,
           message: encodeMessage(failed),
           lastError: outcome.lastError,
+          relay,
         });
         this.p.events.emit('archived', task, error);
       } else {

@@ -1,6 +1,6 @@
 import type { ChainableCommander } from 'ioredis';
 import type { TaskState } from '../../task.js';
-import type { InspectOps, ListedTask, QueueSnapshot, UniqueLock } from '../broker.js';
+import type { InspectOps, ListedTask, QueueSnapshot, TaskRemoval } from '../broker.js';
 import type { TaskOpOutcome } from '../script-codes.js';
 import type { RedisContext } from './context.js';
 import { namedPipeline, valueOf, type NamedReply } from './pipeline.js';
@@ -135,13 +135,19 @@ export class RedisInspectOps implements InspectOps {
     return this.ctx.scripts.run(runTaskScript, { k: this.ctx.keys(queue), id, rewrite });
   }
 
-  archiveTask(queue: string, id: string, now: number): Promise<TaskOpOutcome> {
-    return this.ctx.scripts.run(archiveTaskScript, { k: this.ctx.keys(queue), id, now });
+  archiveTask(queue: string, id: string, now: number, relay?: string): Promise<TaskOpOutcome> {
+    return this.ctx.scripts.run(archiveTaskScript, { k: this.ctx.keys(queue), id, now, relay });
   }
 
-  deleteTask(queue: string, id: string, unique?: UniqueLock): Promise<TaskOpOutcome> {
+  deleteTask(queue: string, id: string, { unique, relay, now }: TaskRemoval): Promise<TaskOpOutcome> {
     const k = this.ctx.keys(queue);
-    return this.ctx.scripts.run(deleteTaskScript, { k, id, uniqueKey: unique && k.unique(unique.type, unique.digest) });
+    return this.ctx.scripts.run(deleteTaskScript, {
+      k,
+      id,
+      uniqueKey: unique && k.unique(unique.type, unique.digest),
+      relay,
+      now,
+    });
   }
 
   async pause(queue: string, now: number): Promise<void> {

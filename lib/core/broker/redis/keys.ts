@@ -44,6 +44,12 @@ export class QueueKeys {
   readonly cronEntries: string;
   /** HASH periodic entry id → last fire state (JSON); the compare-and-set target of a tick. */
   readonly cronState: string;
+  /**
+   * ZSET of workflow members of this queue that finished, waiting to be applied to their workflow (whose keys live
+   * in another slot): member `[workflow id, task index, state, data]` (JSON) → finished-at ms. Written by the finalize
+   * scripts in the same step as the finish, removed once applied (workflow/advancer.ts).
+   */
+  readonly workflowRelay: string;
 
   constructor(
     readonly prefix: string,
@@ -67,6 +73,7 @@ export class QueueKeys {
     this.failed = `${this.base}:failed`;
     this.cronEntries = `${this.base}:cron`;
     this.cronState = `${this.base}:cron:state`;
+    this.workflowRelay = `${this.base}:wfrelay`;
   }
 
   /** STRING counter of processed attempts on a UTC day (`YYYY-MM-DD`), expiring after 90 days. */
@@ -111,7 +118,54 @@ export const QUEUE_KEY_TYPES = {
   failed: 'string',
   cronEntries: 'hash',
   cronState: 'hash',
+  workflowRelay: 'zset',
 } as const satisfies Partial<Record<keyof QueueKeys, string>>;
+
+/**
+ * The keys of one workflow, under a hash tag of its own (`{w:<id>}`), so every workflow script touches one slot
+ * whatever queues its tasks live in.
+ */
+export class WorkflowKeys {
+  /** `<prefix>:{w:<id>}`. */
+  readonly base: string;
+  /**
+   * HASH: `st` state (running, completed, failed, canceled), `n` tasks, `left` tasks not finished, `ct` created ms,
+   * `ft` finished ms, `ret` retention ms, `res` the result expression (JSON), `onf` the onFailure template ('' none),
+   * `fail` the failure (JSON).
+   */
+  readonly meta: string;
+  /** HASH task index → `type \t queue \t dependents (comma-separated) \t input expression (JSON, '' none)`. */
+  readonly nodes: string;
+  /** HASH task index → template (what it is enqueued with), until it is dispatched. */
+  readonly templates: string;
+  /** HASH task index → how many of its inputs are not completed yet (only tasks still waiting for inputs). */
+  readonly waiting: string;
+  /** HASH task index → `c<result JSON>` completed, `a<error JSON>` archived, `x<reason JSON>` canceled. */
+  readonly results: string;
+  /** ZSET task index (or `F`, the onFailure task) → ready-at ms: ready, not yet dispatched to its queue. */
+  readonly outbox: string;
+  /** SET of task indices dispatched to their queues. */
+  readonly dispatched: string;
+
+  constructor(
+    readonly prefix: string,
+    readonly id: string,
+  ) {
+    this.base = `${prefix}:{w:${id}}`;
+    this.meta = `${this.base}:meta`;
+    this.nodes = `${this.base}:nodes`;
+    this.templates = `${this.base}:tpl`;
+    this.waiting = `${this.base}:wait`;
+    this.results = `${this.base}:res`;
+    this.outbox = `${this.base}:out`;
+    this.dispatched = `${this.base}:disp`;
+  }
+
+  /** Every key of the workflow, in the order workflow scripts take them. */
+  all(): string[] {
+    return [this.meta, this.nodes, this.templates, this.waiting, this.results, this.outbox, this.dispatched];
+  }
+}
 
 /** Keys that are not tied to one queue. */
 export class GlobalKeys {
@@ -123,12 +177,24 @@ export class GlobalKeys {
   readonly cronQueues: string;
   /** Pub/sub channel announcing that periodic entries changed. */
   readonly cronChanged: string;
+  /** ZSET of every workflow id → created ms (TaskInspector.workflows). Plain commands only. */
+  readonly workflows: string;
+  /**
+   * ZSET workflow id → when to look at it again: the safety net that finishes an advance a worker died in (its
+   * outbox dispatched). Pushed forward on every advance, removed once the workflow finished. Plain commands only.
+   */
+  readonly workflowsDue: string;
+  /** Pub/sub channel: `[workflow id, state]` when a workflow completed, failed or was canceled. */
+  readonly workflowDone: string;
 
   constructor(readonly prefix: string) {
     this.queues = `${prefix}:queues`;
     this.cancel = `${prefix}:cancel`;
     this.cronQueues = `${prefix}:cron:queues`;
     this.cronChanged = `${prefix}:cron:changed`;
+    this.workflows = `${prefix}:workflows`;
+    this.workflowsDue = `${prefix}:workflows:due`;
+    this.workflowDone = `${prefix}:workflows:done`;
   }
 }
 

@@ -45,6 +45,14 @@ export class RedisNotifications implements NotificationOps {
     return this.subscribe(this.ctx.global.cronChanged, () => listener());
   }
 
+  subscribeWorkflowDone(listener: (id: string, state: string) => void): Promise<void> {
+    return this.subscribe(this.ctx.global.workflowDone, (message) => {
+      const parsed: unknown = JSON.parse(message);
+      if (Array.isArray(parsed) && typeof parsed[0] === 'string' && typeof parsed[1] === 'string')
+        listener(parsed[0], parsed[1]);
+    });
+  }
+
   onResubscribed(listener: () => void): void {
     this.resubscribed.push(listener);
   }

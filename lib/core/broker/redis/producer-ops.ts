@@ -1,4 +1,4 @@
-import type { EnqueueItem, ProducerOps, StoredTask, UniqueLock } from '../broker.js';
+import type { EnqueueItem, ProducerOps, StoredTask, TaskRemoval } from '../broker.js';
 import type { EnqueueOutcome } from '../script-codes.js';
 import type { RedisContext } from './context.js';
 import { withDiagnosis } from './diagnose.js';
@@ -66,9 +66,15 @@ export class RedisProducerOps implements ProducerOps {
     await this.ctx.client.srem(this.ctx.keys(queue).waiters, id);
   }
 
-  cancel(queue: string, id: string, unique?: UniqueLock): Promise<'removed' | 'active' | 'none'> {
+  cancel(queue: string, id: string, { unique, relay, now }: TaskRemoval): Promise<'removed' | 'active' | 'none'> {
     const k = this.ctx.keys(queue);
-    return this.ctx.scripts.run(cancelScript, { k, id, uniqueKey: unique && k.unique(unique.type, unique.digest) });
+    return this.ctx.scripts.run(cancelScript, {
+      k,
+      id,
+      uniqueKey: unique && k.unique(unique.type, unique.digest),
+      relay,
+      now,
+    });
   }
 
   async publishCancel(queue: string, id: string): Promise<void> {

@@ -11,6 +11,7 @@ import { RedisNotifications } from './notifications.js';
 import { RedisPeriodicOps } from './periodic-ops.js';
 import { RedisProducerOps } from './producer-ops.js';
 import { RedisWorkerOps } from './worker-ops.js';
+import { RedisWorkflowOps } from './workflow-ops.js';
 
 /**
  * The broker over Redis: the command connection (created from the connection option, or one the user passed in and
@@ -22,6 +23,7 @@ export class RedisBroker implements Broker {
   readonly worker: RedisWorkerOps;
   readonly inspect: RedisInspectOps;
   readonly periodic: RedisPeriodicOps;
+  readonly workflow: RedisWorkflowOps;
   readonly notify: RedisNotifications;
   readonly address: string;
   private readonly ctx: RedisContext;
@@ -46,6 +48,7 @@ export class RedisBroker implements Broker {
     this.worker = new RedisWorkerOps(this.ctx);
     this.inspect = new RedisInspectOps(this.ctx);
     this.periodic = new RedisPeriodicOps(this.ctx);
+    this.workflow = new RedisWorkflowOps(this.ctx);
     this.notify = new RedisNotifications(this.ctx, `${role}:sub`, (err) => this.events.emit('error', err));
     this.events.on('error', () => undefined);
     client.on('ready', () => this.emitStatus('connected'));

@@ -1,15 +1,18 @@
 import type { TaskState } from '../../task.js';
 import type {
   ArchiveItem,
+  ClaimedNode,
   CompleteItem,
   EnqueueItem,
+  FinishedTask,
   LeasedItem,
   RecoverItem,
   RetryItem,
   StoredTask,
+  WorkflowRecord,
 } from '../broker.js';
 import { CancelCode, enqueueOutcome, taskOpOutcome, UpsertCode, type TickCode } from '../script-codes.js';
-import type { QueueKeys } from './keys.js';
+import type { QueueKeys, WorkflowKeys } from './keys.js';
 import type { ScriptArg, ScriptCall, ScriptDef, ScriptName } from './scripts.js';
 
 /**
@@ -86,12 +89,26 @@ export const dequeueScript = script(
 
 export const completeScript = script(
   'complete',
-  ({ k, items, day, expireAt }: Queue & { items: readonly CompleteItem[]; day: string; expireAt: number }) => {
-    const keys = [k.tasks, k.lease, k.active, k.completed, k.waiters, k.processed, k.processedOn(day)];
-    const args: ScriptArg[] = [expireAt, k.done, items.length];
+  ({
+    k,
+    items,
+    now,
+    day,
+    expireAt,
+  }: Queue & { items: readonly CompleteItem[]; now: number; day: string; expireAt: number }) => {
+    const keys = [k.tasks, k.lease, k.active, k.completed, k.waiters, k.processed, k.processedOn(day), k.workflowRelay];
+    const args: ScriptArg[] = [expireAt, k.done, now, items.length];
     for (const item of items) {
       const uniqueIndex = optionalKey(keys, item.unique && k.unique(item.unique.type, item.unique.digest));
-      args.push(item.id, item.leaseScore, item.retainUntilMs, item.message, uniqueIndex, item.resultJson);
+      args.push(
+        item.id,
+        item.leaseScore,
+        item.retainUntilMs,
+        item.message,
+        uniqueIndex,
+        item.resultJson,
+        item.relay ?? '',
+      );
     }
     return { keys, args };
   },
@@ -116,7 +133,7 @@ export const archiveScript = script(
   'archive',
   ({ k, items, now, day, expireAt, maxArchived, maxAgeMs }: Queue & ArchiveParams) => {
     const args: ScriptArg[] = [now, expireAt, k.done, maxArchived, maxAgeMs, items.length];
-    for (const item of items) args.push(item.id, item.leaseScore, item.message, item.lastError);
+    for (const item of items) args.push(item.id, item.leaseScore, item.message, item.lastError, item.relay ?? '');
     return {
       keys: [
         k.tasks,
@@ -128,6 +145,7 @@ export const archiveScript = script(
         k.processedOn(day),
         k.failed,
         k.failedOn(day),
+        k.workflowRelay,
       ],
       args,
     };
@@ -185,7 +203,9 @@ export const recoverScript = script(
     expireAt,
   }: Queue & { items: readonly RecoverItem[]; now: number; day: string; expireAt: number }) => {
     const args: ScriptArg[] = [now, expireAt, k.done, items.length];
-    for (const item of items) args.push(item.id, item.seenScore, item.message, item.action, item.lastError);
+    for (const item of items) {
+      args.push(item.id, item.seenScore, item.message, item.action, item.lastError, item.relay ?? '');
+    }
     return {
       keys: [
         k.tasks,
@@ -199,6 +219,7 @@ export const recoverScript = script(
         k.processedOn(day),
         k.failed,
         k.failedOn(day),
+        k.workflowRelay,
       ],
       args,
     };
@@ -217,10 +238,10 @@ export const janitorScript = script(
 
 export const cancelScript = script(
   'cancel',
-  ({ k, id, uniqueKey }: Queue & { id: string; uniqueKey?: string }) => {
-    const keys = [k.tasks, k.pending, k.scheduled, k.retry, k.lease, k.active, k.wake];
+  ({ k, id, uniqueKey, relay, now }: Queue & { id: string; uniqueKey?: string; relay?: string; now: number }) => {
+    const keys = [k.tasks, k.pending, k.scheduled, k.retry, k.lease, k.active, k.wake, k.workflowRelay];
     optionalKey(keys, uniqueKey);
-    return { keys, args: [id] };
+    return { keys, args: [id, relay ?? '', now] };
   },
   (reply): 'removed' | 'active' | 'none' => {
     const code = Number(reply);
@@ -252,19 +273,29 @@ export const runTaskScript = script(
 
 export const archiveTaskScript = script(
   'archive-task',
-  ({ k, id, now }: Queue & { id: string; now: number }) => ({
-    keys: [k.tasks, k.pending, k.scheduled, k.retry, k.archived, k.lease, k.completed, k.active],
-    args: [id, now],
+  ({ k, id, now, relay }: Queue & { id: string; now: number; relay?: string }) => ({
+    keys: [k.tasks, k.pending, k.scheduled, k.retry, k.archived, k.lease, k.completed, k.active, k.workflowRelay],
+    args: [id, now, relay ?? ''],
   }),
   (reply) => taskOpOutcome(asNumber(reply)),
 );
 
 export const deleteTaskScript = script(
   'delete-task',
-  ({ k, id, uniqueKey }: Queue & { id: string; uniqueKey?: string }) => {
-    const keys = [k.tasks, k.pending, k.scheduled, k.retry, k.archived, k.completed, k.lease, k.active];
+  ({ k, id, uniqueKey, relay, now }: Queue & { id: string; uniqueKey?: string; relay?: string; now: number }) => {
+    const keys = [
+      k.tasks,
+      k.pending,
+      k.scheduled,
+      k.retry,
+      k.archived,
+      k.completed,
+      k.lease,
+      k.active,
+      k.workflowRelay,
+    ];
     optionalKey(keys, uniqueKey);
-    return { keys, args: [id] };
+    return { keys, args: [id, relay ?? '', now] };
   },
   (reply) => taskOpOutcome(asNumber(reply)),
 );
@@ -305,5 +336,82 @@ export const schedulerUpsertScript = script(
 export const schedulerRemoveScript = script(
   'scheduler-remove',
   ({ k, id }: Queue & { id: string }) => ({ keys: [k.cronEntries, k.cronState], args: [id] }),
+  (reply) => asNumber(reply) === 1,
+);
+
+interface Workflow {
+  w: WorkflowKeys;
+}
+
+export const workflowCreateScript = script(
+  'workflow-create',
+  ({ w, record, now }: Workflow & { record: WorkflowRecord; now: number }) => {
+    const args: ScriptArg[] = [now, record.retentionMs, record.resultExpr, record.onFailure, record.nodes.length];
+    for (const node of record.nodes) args.push(node.info, node.template, node.waitingFor);
+    return { keys: w.all(), args };
+  },
+  (reply) => asNumber(reply) === 1,
+);
+
+export const workflowAdvanceScript = script(
+  'workflow-advance',
+  ({ w, finished, now, channel }: Workflow & { finished: readonly FinishedTask[]; now: number; channel: string }) => {
+    const args: ScriptArg[] = [now, channel, w.id, finished.length];
+    for (const f of finished) args.push(f.index, f.state, f.data);
+    return { keys: w.all(), args };
+  },
+  (reply) => {
+    const [state, ...outbox] = asStrings(reply);
+    return { state, outbox };
+  },
+);
+
+export const workflowClaimScript = script(
+  'workflow-claim',
+  ({ w, indices }: Workflow & { indices: readonly string[] }) => ({
+    keys: w.all(),
+    args: [indices.length, ...indices],
+  }),
+  (reply) => {
+    const r = (reply as (string | number)[]).map(String);
+    const nodes: ClaimedNode[] = [];
+    let i = 3;
+    while (i < r.length) {
+      const node: ClaimedNode = { index: r[i], template: r[i + 1], info: r[i + 2], results: new Map() };
+      const count = Number(r[i + 3]);
+      i += 4;
+      for (let j = 0; j < count; j++, i += 2) node.results.set(Number(r[i]), r[i + 1]);
+      nodes.push(node);
+    }
+    return { state: r[0], failure: r[1], retentionMs: Number(r[2]), nodes };
+  },
+);
+
+export const workflowDispatchedScript = script(
+  'workflow-dispatched',
+  ({ w, indices }: Workflow & { indices: readonly string[] }) => ({
+    keys: w.all(),
+    args: [indices.length, ...indices],
+  }),
+  asNumber,
+);
+
+export const workflowCancelScript = script(
+  'workflow-cancel',
+  ({ w, now, channel }: Workflow & { now: number; channel: string }) => ({ keys: w.all(), args: [now, channel, w.id] }),
+  (reply) => {
+    const [state, ...rest] = asStrings(reply);
+    const unfinished: { index: string; info: string }[] = [];
+    for (let i = 0; i + 1 < rest.length; i += 2) unfinished.push({ index: rest[i], info: rest[i + 1] });
+    return { state, unfinished };
+  },
+);
+
+export const checkpointScript = script(
+  'checkpoint',
+  ({ k, id, leaseScore, message }: Queue & { id: string; leaseScore: string; message: string }) => ({
+    keys: [k.tasks, k.lease],
+    args: [id, leaseScore, message],
+  }),
   (reply) => asNumber(reply) === 1,
 );

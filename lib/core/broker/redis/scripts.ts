@@ -30,6 +30,12 @@ export const SCRIPT_NAMES = [
   'scheduler-tick',
   'scheduler-upsert',
   'scheduler-remove',
+  'workflow-create',
+  'workflow-advance',
+  'workflow-claim',
+  'workflow-dispatched',
+  'workflow-cancel',
+  'checkpoint',
 ] as const;
 
 /** The name of one script. */
@@ -39,7 +45,7 @@ export type ScriptName = (typeof SCRIPT_NAMES)[number];
 export type ScriptArg = string | number;
 
 /** Bumped when any script changes incompatibly, so old and new processes never share a command name. */
-const SCRIPT_VERSION = 3;
+const SCRIPT_VERSION = 4;
 
 const commandName = (name: ScriptName): string => `taskq_${name.replace(/-/g, '_')}_v${SCRIPT_VERSION}`;
 

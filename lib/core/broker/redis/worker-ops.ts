@@ -13,6 +13,7 @@ import type { RedisContext } from './context.js';
 import { diagnose } from './diagnose.js';
 import {
   archiveScript,
+  checkpointScript,
   completeScript,
   dequeueScript,
   extendLeaseScript,
@@ -49,7 +50,7 @@ export class RedisWorkerOps implements WorkerOps {
   }
 
   complete(queue: string, items: CompleteItem[], now: number): Promise<string[]> {
-    return this.ctx.scripts.run(completeScript, { k: this.ctx.keys(queue), items, ...this.ctx.day(now) });
+    return this.ctx.scripts.run(completeScript, { k: this.ctx.keys(queue), items, now, ...this.ctx.day(now) });
   }
 
   retry(queue: string, items: RetryItem[], now: number): Promise<string[]> {
@@ -111,6 +112,15 @@ export class RedisWorkerOps implements WorkerOps {
 
   janitor(queue: string, now: number, batch = 500): Promise<number> {
     return this.ctx.scripts.run(janitorScript, { k: this.ctx.keys(queue), now, batch, maxAgeMs: MAX_ARCHIVE_AGE_MS });
+  }
+
+  checkpoint(queue: string, item: LeasedItem, message: string): Promise<boolean> {
+    return this.ctx.scripts.run(checkpointScript, {
+      k: this.ctx.keys(queue),
+      id: item.id,
+      leaseScore: item.leaseScore,
+      message,
+    });
   }
 
   openWakeSource(queues: string[], params: WakeSourceParams): WakeSource {

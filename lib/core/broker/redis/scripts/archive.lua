@@ -1,16 +1,17 @@
 --[[ archive: move a batch of failed active tasks to the archive (active → archived), then trim the archive.
 Fenced on the lease score like complete. The unique lock is kept until its TTL (as Asynq does).
 KEYS[1] tasks   KEYS[2] lease   KEYS[3] active   KEYS[4] archived   KEYS[5] waiters   KEYS[6] processed
-KEYS[7] processed:<day>   KEYS[8] failed   KEYS[9] failed:<day>
+KEYS[7] processed:<day>   KEYS[8] failed   KEYS[9] failed:<day>   KEYS[10] workflow relay
 ARGV[1] now ms   ARGV[2] daily counter expire-at ms   ARGV[3] done channel   ARGV[4] max archived tasks
-ARGV[5] max archive age ms   ARGV[6] N, then 4 values per task: id, lease score, new message, last error
+ARGV[5] max archive age ms   ARGV[6] N, then 5 values per task: id, lease score, new message, last error, workflow
+        relay entry ('' = not a workflow task)
 Returns: ids whose lease was lost (nothing written for them)
 ]]
 --- @include "lease-fence"
 --- @include "counters"
 --- @include "done"
 local n = tonumber(ARGV[6])
-local owned, lost = fence_leases(2, n, 7, 4)
+local owned, lost = fence_leases(2, n, 7, 5)
 local ids, errors, fields, archived = {}, {}, {}, {}
 for _, b in ipairs(owned) do
   local id = ARGV[b]
@@ -20,6 +21,7 @@ for _, b in ipairs(owned) do
   fields[#fields + 1] = ARGV[b + 2]
   archived[#archived + 1] = ARGV[1]
   archived[#archived + 1] = id
+  if ARGV[b + 4] ~= '' then redis.call('ZADD', KEYS[10], ARGV[1], ARGV[b + 4]) end
 end
 if #ids > 0 then
   redis.call('ZREM', KEYS[2], unpack(ids))

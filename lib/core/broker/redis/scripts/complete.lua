@@ -1,17 +1,17 @@
 --[[ complete: finish a batch of active tasks successfully (active → deleted, or completed with retention).
 Fenced: a task whose lease score is not exactly the one given is left alone (its lease was lost) and reported.
 KEYS[1] tasks   KEYS[2] lease   KEYS[3] active   KEYS[4] completed   KEYS[5] waiters   KEYS[6] processed
-KEYS[7] processed:<day>   KEYS[8..] unique lock keys, referenced by index from ARGV
-ARGV[1] daily counter expire-at ms   ARGV[2] done channel   ARGV[3] N, then 6 values per task: id, lease score,
-        retain-until ms (0 = delete), message with result ('' when deleting), uniqueKeyIndex (0 = none),
-        result JSON ('' = none)
+KEYS[7] processed:<day>   KEYS[8] workflow relay   KEYS[9..] unique lock keys, referenced by index from ARGV
+ARGV[1] daily counter expire-at ms   ARGV[2] done channel   ARGV[3] now ms   ARGV[4] N, then 7 values per task: id,
+        lease score, retain-until ms (0 = delete), message with result ('' when deleting), uniqueKeyIndex (0 = none),
+        result JSON ('' = none), workflow relay entry ('' = not a workflow task)
 Returns: ids whose lease was lost (nothing written for them)
 ]]
 --- @include "lease-fence"
 --- @include "counters"
 --- @include "done"
-local n = tonumber(ARGV[3])
-local owned, lost = fence_leases(2, n, 4, 6)
+local n = tonumber(ARGV[4])
+local owned, lost = fence_leases(2, n, 5, 7)
 local ids, results, del, fields, completed = {}, {}, {}, {}, {}
 for _, b in ipairs(owned) do
   local id = ARGV[b]
@@ -28,6 +28,7 @@ for _, b in ipairs(owned) do
   end
   local ui = tonumber(ARGV[b + 4])
   if ui > 0 and redis.call('GET', KEYS[ui]) == id then redis.call('DEL', KEYS[ui]) end
+  if ARGV[b + 6] ~= '' then redis.call('ZADD', KEYS[8], ARGV[3], ARGV[b + 6]) end
 end
 if #ids > 0 then
   redis.call('ZREM', KEYS[2], unpack(ids))

@@ -1,7 +1,7 @@
 --[[ delete-task: delete a task that is not active (any other state → deleted), freeing its unique lock.
 KEYS[1] tasks   KEYS[2] pending   KEYS[3] scheduled   KEYS[4] retry   KEYS[5] archived   KEYS[6] completed
-KEYS[7] lease   KEYS[8] active   KEYS[9] unique lock (optional)
-ARGV[1] id
+KEYS[7] lease   KEYS[8] active   KEYS[9] workflow relay   KEYS[10] unique lock (optional)
+ARGV[1] id   ARGV[2] workflow relay entry ('' = not a workflow task)   ARGV[3] now ms
 Returns: a TaskOpCode (script-codes.ts): 1 deleted, 0 not found, -1 active
 ]]
 local id = ARGV[1]
@@ -11,5 +11,6 @@ local removed = 0
 for k = 3, 6 do removed = removed + redis.call('ZREM', KEYS[k], id) end
 if removed == 0 then redis.call('LREM', KEYS[2], 1, id) end
 redis.call('HDEL', KEYS[1], id)
-if KEYS[9] and redis.call('GET', KEYS[9]) == id then redis.call('DEL', KEYS[9]) end
+if KEYS[10] and redis.call('GET', KEYS[10]) == id then redis.call('DEL', KEYS[10]) end
+if ARGV[2] ~= '' then redis.call('ZADD', KEYS[9], ARGV[3], ARGV[2]) end
 return 1

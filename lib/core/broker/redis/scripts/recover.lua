@@ -5,9 +5,10 @@ goes back to the head of pending as it was, not counted as an attempt, and its m
 Fenced: an expired lease must still hold exactly the score the recoverer saw; an orphan must still be active
 without a lease. Anything else changed meanwhile and is left alone.
 KEYS[1] tasks   KEYS[2] lease   KEYS[3] active   KEYS[4] pending   KEYS[5] archived   KEYS[6] wake   KEYS[7] waiters
-KEYS[8] processed   KEYS[9] processed:<day>   KEYS[10] failed   KEYS[11] failed:<day>
-ARGV[1] now ms   ARGV[2] daily counter expire-at ms   ARGV[3] done channel   ARGV[4] N, then 5 values per task:
-        id, seen lease score ('' = orphan), new message, action ('pending' | 'archive'), last error
+KEYS[8] processed   KEYS[9] processed:<day>   KEYS[10] failed   KEYS[11] failed:<day>   KEYS[12] workflow relay
+ARGV[1] now ms   ARGV[2] daily counter expire-at ms   ARGV[3] done channel   ARGV[4] N, then 6 values per task:
+        id, seen lease score ('' = orphan), new message, action ('pending' | 'archive'), last error, workflow relay
+        entry for the archive action ('' = not a workflow task)
 Returns: number of tasks recovered (hand-offs given back included)
 ]]
 --- @include "handoff"
@@ -17,7 +18,7 @@ Returns: number of tasks recovered (hand-offs given back included)
 local n = tonumber(ARGV[4])
 local count, toPending, handedBack = 0, 0, 0
 for i = 0, n - 1 do
-  local b = 5 + i * 5
+  local b = 5 + i * 6
   local id = ARGV[b]
   local s = redis.call('ZSCORE', KEYS[2], id)
   local ok
@@ -40,6 +41,7 @@ for i = 0, n - 1 do
       if ARGV[b + 3] == 'archive' then
         redis.call('ZADD', KEYS[5], ARGV[1], id)
         publish_done(7, ARGV[3], { id }, 'archived', { cjson.encode(ARGV[b + 4]) })
+        if ARGV[b + 5] ~= '' then redis.call('ZADD', KEYS[12], ARGV[1], ARGV[b + 5]) end
       else
         redis.call('LPUSH', KEYS[4], id)
         toPending = toPending + 1

@@ -1,0 +1,49 @@
+--[[ workflow-claim: read what the dispatcher needs to enqueue ready tasks: each one's template and node info, and the
+results of the tasks its input names. Only tasks still in the outbox of a running workflow (or the onFailure task
+`F` of a failed one) are returned; anything else is no longer to be dispatched.
+KEYS[1] meta   KEYS[2] nodes   KEYS[3] templates   KEYS[4] waiting   KEYS[5] results   KEYS[6] outbox
+KEYS[7] dispatched
+ARGV[1] N, then N task indices (or F)
+Returns: { state, failure JSON or '', retention ms, then per task: index, template, node info (for F: the failed
+           task's), R (number of results), then R pairs: index, result (c<JSON>) }
+]]
+local st = redis.call('HGET', KEYS[1], 'st')
+if not st then return { 'missing', '', '0' } end
+local out = { st, redis.call('HGET', KEYS[1], 'fail') or '', redis.call('HGET', KEYS[1], 'ret') or '0' }
+local function leaves(expr, into)
+  if type(expr) ~= 'table' then return end
+  if expr.r ~= nil then into[#into + 1] = tostring(expr.r) end
+  if expr.a ~= nil then for _, e in ipairs(expr.a) do leaves(e, into) end end
+end
+for i = 1, tonumber(ARGV[1]) do
+  local k = ARGV[1 + i]
+  if redis.call('ZSCORE', KEYS[6], k) then
+    if k == 'F' then
+      if st == 'failed' then
+        -- The onFailure task: its input is the failure; the node info given is the failed task's.
+        local failure = cjson.decode(out[2])
+        out[#out + 1] = k
+        out[#out + 1] = redis.call('HGET', KEYS[1], 'onf') or ''
+        out[#out + 1] = redis.call('HGET', KEYS[2], tostring(failure.k)) or ''
+        out[#out + 1] = 0
+      end
+    elseif st == 'running' then
+      local info = redis.call('HGET', KEYS[2], k) or ''
+      out[#out + 1] = k
+      out[#out + 1] = redis.call('HGET', KEYS[3], k) or ''
+      out[#out + 1] = info
+      local input = string.match(info, '^[^\t]*\t[^\t]*\t[^\t]*\t(.*)$')
+      local deps = {}
+      if input and input ~= '' then leaves(cjson.decode(input), deps) end
+      out[#out + 1] = #deps
+      if #deps > 0 then
+        local values = redis.call('HMGET', KEYS[5], unpack(deps))
+        for j, d in ipairs(deps) do
+          out[#out + 1] = d
+          out[#out + 1] = values[j] or ''
+        end
+      end
+    end
+  end
+end
+return out

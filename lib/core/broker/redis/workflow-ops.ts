@@ -1,0 +1,139 @@
+import type { ClaimedNode, FinishedTask, StoredWorkflow, WorkflowOps, WorkflowRecord } from '../broker.js';
+import type { RedisContext } from './context.js';
+import { WorkflowKeys } from './keys.js';
+import { namedPipeline, valueOf } from './pipeline.js';
+import {
+  workflowAdvanceScript,
+  workflowCancelScript,
+  workflowClaimScript,
+  workflowCreateScript,
+  workflowDispatchedScript,
+} from './script-table.js';
+
+/**
+ * Workflow operations on Redis: each workflow's state under its own hash tag (one slot per script call), the global
+ * index and due set through plain commands, and the per-queue relay of finished tasks.
+ */
+export class RedisWorkflowOps implements WorkflowOps {
+  private readonly keysById = new Map<string, WorkflowKeys>();
+
+  constructor(private readonly ctx: RedisContext) {}
+
+  private keys(id: string): WorkflowKeys {
+    let keys = this.keysById.get(id);
+    if (!keys) {
+      // Workflows come and go: keep the cache from growing without bound.
+      if (this.keysById.size >= 10_000) this.keysById.clear();
+      keys = new WorkflowKeys(this.ctx.prefix, id);
+      this.keysById.set(id, keys);
+    }
+    return keys;
+  }
+
+  create(record: WorkflowRecord, now: number): Promise<boolean> {
+    return this.ctx.scripts.run(workflowCreateScript, { w: this.keys(record.id), record, now });
+  }
+
+  advance(id: string, finished: FinishedTask[], now: number): Promise<{ state: string; outbox: string[] }> {
+    return this.ctx.scripts.run(workflowAdvanceScript, {
+      w: this.keys(id),
+      finished,
+      now,
+      channel: this.ctx.global.workflowDone,
+    });
+  }
+
+  claim(
+    id: string,
+    indices: string[],
+  ): Promise<{ state: string; failure: string; retentionMs: number; nodes: ClaimedNode[] }> {
+    return this.ctx.scripts.run(workflowClaimScript, { w: this.keys(id), indices });
+  }
+
+  async dispatched(id: string, indices: string[]): Promise<void> {
+    if (indices.length > 0) await this.ctx.scripts.run(workflowDispatchedScript, { w: this.keys(id), indices });
+  }
+
+  cancel(id: string, now: number): Promise<{ state: string; unfinished: { index: string; info: string }[] }> {
+    return this.ctx.scripts.run(workflowCancelScript, { w: this.keys(id), now, channel: this.ctx.global.workflowDone });
+  }
+
+  async read(id: string): Promise<StoredWorkflow | undefined> {
+    const w = this.keys(id);
+    const r = await namedPipeline(this.ctx.client, {
+      meta: (p) => p.hgetall(w.meta),
+      nodes: (p) => p.hgetall(w.nodes),
+      results: (p) => p.hgetall(w.results),
+      dispatched: (p) => p.smembers(w.dispatched),
+    });
+    const meta = valueOf(r.meta) as Record<string, string>;
+    if (!meta || Object.keys(meta).length === 0) return undefined;
+    return {
+      meta,
+      nodes: valueOf(r.nodes) as Record<string, string>,
+      results: valueOf(r.results) as Record<string, string>,
+      dispatched: valueOf(r.dispatched) as string[],
+    };
+  }
+
+  async register(id: string, createdAt: number, dueAt: number): Promise<void> {
+    const g = this.ctx.global;
+    const r = await namedPipeline(this.ctx.client, {
+      index: (p) => p.zadd(g.workflows, 'NX', createdAt, id),
+      due: (p) => p.zadd(g.workflowsDue, dueAt, id),
+    });
+    valueOf(r.index);
+    valueOf(r.due);
+  }
+
+  async markDue(ids: string[], at: number): Promise<void> {
+    if (ids.length === 0) return;
+    const args: (string | number)[] = [];
+    for (const id of ids) args.push(at, id);
+    await this.ctx.client.zadd(this.ctx.global.workflowsDue, ...args);
+  }
+
+  async clearDue(id: string): Promise<void> {
+    await this.ctx.client.zrem(this.ctx.global.workflowsDue, id);
+  }
+
+  due(now: number, limit: number): Promise<string[]> {
+    return this.ctx.client.zrangebyscore(
+      this.ctx.global.workflowsDue,
+      '-inf',
+      String(now),
+      'LIMIT',
+      '0',
+      String(limit),
+    );
+  }
+
+  relays(queue: string, olderThan: number, limit: number): Promise<string[]> {
+    const key = this.ctx.keys(queue).workflowRelay;
+    return this.ctx.client.zrangebyscore(key, '-inf', String(olderThan), 'LIMIT', '0', String(limit));
+  }
+
+  async removeRelays(queue: string, entries: string[]): Promise<void> {
+    if (entries.length > 0) await this.ctx.client.zrem(this.ctx.keys(queue).workflowRelay, ...entries);
+  }
+
+  async list(start: number, count: number): Promise<{ ids: string[]; total: number }> {
+    const key = this.ctx.global.workflows;
+    const r = await namedPipeline(this.ctx.client, {
+      ids: (p) => p.zrange(key, String(start), String(start + count - 1), 'REV'),
+      total: (p) => p.zcard(key),
+    });
+    return { ids: valueOf(r.ids) as string[], total: Number(valueOf(r.total)) };
+  }
+
+  async forget(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const g = this.ctx.global;
+    const r = await namedPipeline(this.ctx.client, {
+      index: (p) => p.zrem(g.workflows, ...ids),
+      due: (p) => p.zrem(g.workflowsDue, ...ids),
+    });
+    valueOf(r.index);
+    valueOf(r.due);
+  }
+}

@@ -1,0 +1,226 @@
+import { describe, expect, it } from 'vitest';
+import {
+  chain,
+  chord,
+  group,
+  InvalidOptionError,
+  task,
+  WorkflowFailedError,
+  WorkflowIdConflictError,
+  type Task,
+} from '../../lib/core/index.js';
+import { useTaskq } from '../helpers/taskq.js';
+import { deferred, waitFor } from '../helpers/wait.js';
+
+describe('workflows', () => {
+  const tq = useTaskq('wf');
+
+  it('a chain across two queues passes each result on, and the workflow result is the last step’s', async () => {
+    const client = tq.client();
+    const a = tq.worker({ queues: ['a'] });
+    const b = tq.worker({ queues: ['b'] });
+    a.handle('add', (t: Task<number>) => ((t.previous as number | undefined) ?? 0) + t.payload);
+    b.handle('mul', (t: Task<number>) => (t.previous as number) * t.payload);
+    await Promise.all([a.start(), b.start()]);
+    const info = await client.enqueueWorkflow(
+      chain(task('add', 2, { queue: 'a' }), task('mul', 10, { queue: 'b' }), task('add', 1, { queue: 'a' })),
+    );
+    expect(info.tasks.map((t) => t.state)).toEqual(['pending', 'waiting', 'waiting']);
+    expect(await client.waitForWorkflow(info.id, { timeout: '10s' })).toBe(21);
+    const done = await client.getWorkflow(info.id);
+    expect(done?.state).toBe('completed');
+    expect(done?.tasks.map((t) => [t.queue, t.state, t.result])).toEqual([
+      ['a', 'completed', 2],
+      ['b', 'completed', 20],
+      ['a', 'completed', 21],
+    ]);
+  });
+
+  it('a group of 100 over 3 workers gives its results in member order', async () => {
+    const client = tq.client();
+    for (let i = 0; i < 3; i++) {
+      const w = tq.worker({ concurrency: 10 });
+      w.handle('sq', async (t: Task<number>) => {
+        await new Promise((r) => setTimeout(r, Math.random() * 5));
+        return t.payload * t.payload;
+      });
+      await w.start();
+    }
+    const info = await client.enqueueWorkflow(group(...Array.from({ length: 100 }, (_, i) => task('sq', i))));
+    const result = await client.waitForWorkflow<number[]>(info.id, { timeout: '20s' });
+    expect(result).toEqual(Array.from({ length: 100 }, (_, i) => i * i));
+  });
+
+  it('a chord whose member fails twice then succeeds runs its callback once, with every result', async () => {
+    const client = tq.client();
+    const worker = tq.worker({ retryDelay: () => 10 });
+    const attempts = new Map<number, number>();
+    let callbacks = 0;
+    worker.handle('part', (t: Task<number>) => {
+      const n = (attempts.get(t.payload) ?? 0) + 1;
+      attempts.set(t.payload, n);
+      if (t.payload === 3 && n <= 2) throw new Error(`flaky ${n}`);
+      return t.payload;
+    });
+    worker.handle('sum', (t) => {
+      callbacks++;
+      return (t.previous as number[]).reduce((x, y) => x + y, 0);
+    });
+    await worker.start();
+    const info = await client.enqueueWorkflow(
+      chord(
+        [1, 2, 3, 4].map((n) => task('part', n)),
+        task('sum'),
+      ),
+    );
+    expect(await client.waitForWorkflow(info.id, { timeout: '10s' })).toBe(10);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(callbacks).toBe(1);
+    expect(attempts.get(3)).toBe(3);
+  });
+
+  it('an archived member fails the workflow at once: the callback never runs, onFailure runs once with the failure', async () => {
+    const client = tq.client();
+    const worker = tq.worker();
+    let callbacks = 0;
+    const failures: unknown[] = [];
+    const onFailure = deferred();
+    worker.handle('ok', () => 'fine');
+    worker.handle('bad', () => {
+      throw new Error('broken for good');
+    });
+    worker.handle('cb', () => void callbacks++);
+    worker.handle('alert', (t) => {
+      failures.push(t.previous);
+      onFailure.resolve();
+    });
+    await worker.start();
+    const info = await client.enqueueWorkflow(chord([task('ok'), task('bad', {}, { maxRetry: 0 })], task('cb')), {
+      onFailure: task('alert', { to: 'ops' }),
+    });
+    const err = await client.waitForWorkflow(info.id, { timeout: '10s' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).failure).toEqual({
+      taskId: `${info.id}.1`,
+      type: 'bad',
+      queue: 'default',
+      error: 'broken for good',
+    });
+    await onFailure.promise;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(callbacks).toBe(0);
+    expect(failures).toEqual([(err as WorkflowFailedError).failure]);
+    const stored = await client.getWorkflow(info.id);
+    expect(stored?.state).toBe('failed');
+    expect(stored?.tasks[2].state).toBe('waiting');
+  });
+
+  it('cancelWorkflow removes pending members, aborts active ones, and nothing more is enqueued', async () => {
+    const client = tq.client();
+    const worker = tq.worker({ concurrency: 1 });
+    const started = deferred<Task>();
+    let aborted = false;
+    let callbacks = 0;
+    worker.handle('long', (t) => {
+      started.resolve(t);
+      return new Promise((_, reject) =>
+        t.signal.addEventListener('abort', () => {
+          aborted = true;
+          reject(t.signal.reason);
+        }),
+      );
+    });
+    worker.handle('cb', () => void callbacks++);
+    await worker.start();
+    const info = await client.enqueueWorkflow(chord([task('long'), task('long'), task('long')], task('cb')));
+    await started.promise;
+    expect(await client.cancelWorkflow(info.id)).toBe(true);
+    await expect(client.waitForWorkflow(info.id, { timeout: '5s' })).rejects.toThrow(/canceled/);
+    await waitFor(() => aborted, 'the active member to be aborted');
+    const stored = await client.getWorkflow(info.id);
+    expect(stored?.state).toBe('canceled');
+    await waitFor(async () => (await tq.admin.llen(tq.key('default', 'pending'))) === 0, 'pending members removed');
+    expect(callbacks).toBe(0);
+    expect(await client.cancelWorkflow(info.id)).toBe(false);
+  });
+
+  it('nesting: a chain of groups of chains', async () => {
+    const client = tq.client();
+    const worker = tq.worker({ concurrency: 20 });
+    worker.handle('inc', (t) => ((t.previous as number | undefined) ?? 0) + 1);
+    worker.handle('sum', (t) => (t.previous as number[]).reduce((x, y) => x + y, 0));
+    worker.handle('echo', (t) => t.previous);
+    await worker.start();
+    const flow = chain(
+      group(chain(task('inc'), task('inc')), chain(task('inc'), task('inc'), task('inc'))),
+      task('sum'),
+      group(chain(task('inc'), task('inc')), task('echo')),
+    );
+    const info = await client.enqueueWorkflow(flow);
+    // [2, 3] → 5 → [5+2, 5]
+    expect(await client.waitForWorkflow(info.id, { timeout: '10s' })).toEqual([7, 5]);
+  });
+
+  it('bad input names the path of the bad step, and writes nothing', async () => {
+    const client = tq.client();
+    const cases: [unknown, string][] = [
+      [group(), 'members'],
+      [chord([], task('cb')), 'steps[0].members'],
+      [chain(task('a'), undefined as never), 'steps[1]'],
+      [
+        chain(task('a'), group(task('b'), task('c'), task('d'), task('e', {}, { queue: 'bad queue' }))),
+        'steps[1].members[3].options.queue',
+      ],
+      [chain(task('a', {}, { taskId: 'x' })), 'steps[0].options.taskId'],
+      [task('a', {}, { maxRetry: -1 }), 'options.maxRetry'],
+      [{ kind: 'weird' }, 'flow'],
+      [chain(task('a', 10n)), 'steps[0].payload'],
+    ];
+    for (const [flow, field] of cases) {
+      const err = await client.enqueueWorkflow(flow as never).catch((e: unknown) => e);
+      expect(err, field).toBeInstanceOf(InvalidOptionError);
+      expect((err as InvalidOptionError).field).toBe(field);
+    }
+    await expect(client.enqueueWorkflow(task('a'), { onFailure: chain(task('x')) as never })).rejects.toThrow(
+      /onFailure/,
+    );
+    await expect(client.enqueueWorkflow(task('a'), { id: 'has space' })).rejects.toThrow(InvalidOptionError);
+    expect(await tq.admin.keys(`${tq.prefix}:*`)).toEqual([]);
+  });
+
+  it('a duplicate workflow id rejects with WorkflowIdConflictError', async () => {
+    const client = tq.client();
+    await client.enqueueWorkflow(task('a'), { id: 'wf-1' });
+    await expect(client.enqueueWorkflow(task('b'), { id: 'wf-1' })).rejects.toBeInstanceOf(WorkflowIdConflictError);
+  });
+
+  it('a handler chain resumes at the handler that failed: the earlier ones never run again', async () => {
+    const client = tq.client();
+    const worker = tq.worker({ retryDelay: () => 10 });
+    const calls: string[] = [];
+    let failSecond = true;
+    worker.handle(
+      'pipeline',
+      (t: Task<number>) => {
+        calls.push('h1');
+        return t.payload + 1;
+      },
+      (t) => {
+        calls.push(`h2(${String(t.previous)})`);
+        if (failSecond) {
+          failSecond = false;
+          throw new Error('h2 fails once');
+        }
+        return (t.previous as number) * 2;
+      },
+      (t) => {
+        calls.push(`h3(${String(t.previous)})`);
+        return `result ${String(t.previous)}`;
+      },
+    );
+    await worker.start();
+    const info = await client.enqueue('pipeline', 4, { retention: '1m' });
+    expect(await client.waitForResult(info.id, { timeout: '10s' })).toBe('result 10');
+    expect(calls).toEqual(['h1', 'h2(5)', 'h2(5)', 'h3(10)']);
+  });
+});
