@@ -1,6 +1,6 @@
 import type { Broker } from '../../lib/core/broker/broker.js';
 
-type Part = 'producer' | 'worker' | 'inspect' | 'periodic' | 'notify';
+type Part = 'producer' | 'worker' | 'inspect' | 'periodic' | 'workflow' | 'notify';
 
 /**
  * A broker double that injects faults: wraps a real broker and makes chosen operations fail (as a lost connection or
@@ -35,6 +35,7 @@ export function flakyBroker(inner: Broker): Broker & {
     worker: wrap('worker', inner.worker),
     inspect: wrap('inspect', inner.inspect),
     periodic: wrap('periodic', inner.periodic),
+    workflow: wrap('workflow', inner.workflow),
     notify: wrap('notify', inner.notify),
   };
   return Object.assign(Object.create(inner) as Broker, parts, {

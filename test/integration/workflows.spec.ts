@@ -9,6 +9,8 @@ import {
   WorkflowIdConflictError,
   type Task,
 } from '../../lib/core/index.js';
+import { RedisBroker } from '../../lib/core/broker/redis/redis-broker.js';
+import { flakyBroker } from '../helpers/flaky-broker.js';
 import { useTaskq } from '../helpers/taskq.js';
 import { deferred, waitFor } from '../helpers/wait.js';
 
@@ -222,5 +224,48 @@ describe('workflows', () => {
     const info = await client.enqueue('pipeline', 4, { retention: '1m' });
     expect(await client.waitForResult(info.id, { timeout: '10s' })).toBe('result 10');
     expect(calls).toEqual(['h1', 'h2(5)', 'h2(5)', 'h3(10)']);
+  });
+
+  describe('a worker failing between the steps of an advance leaves work the recovery round finishes', () => {
+    for (const [step, method] of [
+      ['after the finish, before the advance (the relay stays in the queue)', 'advance'],
+      ['after the advance, before the dispatch (the outbox keeps the callback)', 'claim'],
+      ['after the dispatch, before the relay is dropped', 'removeRelays'],
+    ] as const) {
+      it(step, async () => {
+        const client = tq.client();
+        const broker = flakyBroker(new RedisBroker(tq.admin, tq.prefix));
+        const worker = tq.worker({ broker, leaseDuration: '1s' });
+        worker.on('error', () => undefined);
+        let callbacks = 0;
+        worker.handle('part', (t: Task<number>) => t.payload);
+        worker.handle('sum', (t) => {
+          callbacks++;
+          return (t.previous as number[]).reduce((a, b) => a + b, 0);
+        });
+        broker.failNext('workflow', method, 1000);
+        await worker.start();
+        const info = await client.enqueueWorkflow(chord([task('part', 1), task('part', 2)], task('sum')));
+        await waitFor(
+          async () => (await tq.admin.zcard(tq.key('default', 'wfrelay'))) > 0 || method === 'removeRelays',
+          'a relay',
+        );
+        await new Promise((r) => setTimeout(r, 50));
+        // The "dead" worker's step never happened; recovery (here by hand, as any worker's round would) finishes it.
+        broker.failNext('workflow', method, 0);
+        await waitFor(
+          async () => {
+            await worker.recoverWorkflowsNow();
+            return (await client.getWorkflow(info.id))?.state === 'completed';
+          },
+          'the recovery round to finish the workflow',
+          20_000,
+          100,
+        );
+        expect((await client.getWorkflow(info.id))?.result).toBe(3);
+        await new Promise((r) => setTimeout(r, 100));
+        expect(callbacks).toBe(1);
+      });
+    }
   });
 });

@@ -61,10 +61,10 @@ export class WorkflowAdvancer {
   async advance(id: string, finished: FinishedTask[]): Promise<void> {
     const now = this.p.clock.now();
     // Sent together on one connection: the due mark lands before the advance does.
-    const due = this.p.workflow.markDue([id], now + WORKFLOW_RECHECK_MS);
-    const advanced = this.p.workflow.advance(id, finished, now);
-    await due;
-    const { state, outbox } = await advanced;
+    const [, { state, outbox }] = await Promise.all([
+      this.p.workflow.markDue([id], now + WORKFLOW_RECHECK_MS),
+      this.p.workflow.advance(id, finished, now),
+    ]);
     if (outbox.length > 0 && state !== 'missing') await this.p.dispatcher.dispatch(id, outbox);
     if (state !== 'running') await this.p.workflow.clearDue(id);
   }
