@@ -5,6 +5,8 @@ import keySlot from 'cluster-key-slot';
 import { Cluster } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  chord,
+  task,
   FIRE_TIME_HEADER,
   TaskClient,
   TaskInspector,
@@ -183,6 +185,27 @@ describe('Redis Cluster (3 masters)', () => {
       }),
     );
     expect(results).toEqual(queues.map((q, i) => ({ doubled: (i + 1) * 2, queue: q })));
+    expect(res.errors).toEqual([]);
+  });
+
+  it('a chord spread over two queues on two masters runs its callback once, with both results in order', async () => {
+    const prefix = uniquePrefix('topo');
+    const [a, b] = queues;
+    const client = res.client(connection, prefix);
+    const worker = res.worker({ connection, prefix, queues: { [a]: 1, [b]: 1 } });
+    let callbacks = 0;
+    worker.handle('where', (task: Task<number>) => `${task.payload}@${task.queue}`);
+    worker.handle('join', (task) => {
+      callbacks++;
+      return (task.previous as string[]).join(' ');
+    });
+    await worker.start();
+    const flow = chord([task('where', 1, { queue: a }), task('where', 2, { queue: b })], task('join', {}, { queue: b }));
+    const info = await client.enqueueWorkflow(flow);
+    // The workflow's own keys hash to a third slot, apart from both queues.
+    expect(keySlot(`w:${info.id}`)).not.toBe(keySlot(a));
+    expect(await client.waitForWorkflow(info.id, { timeout: '10s' })).toBe(`1@${a} 2@${b}`);
+    expect(callbacks).toBe(1);
     expect(res.errors).toEqual([]);
   });
 

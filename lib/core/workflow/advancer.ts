@@ -61,10 +61,9 @@ export class WorkflowAdvancer {
   async advance(id: string, finished: FinishedTask[]): Promise<void> {
     const now = this.p.clock.now();
     // Sent together on one connection: the due mark lands before the advance does.
-    const [, { state, outbox }] = await Promise.all([
-      this.p.workflow.markDue([id], now + WORKFLOW_RECHECK_MS),
-      this.p.workflow.advance(id, finished, now),
-    ]);
+    // The due mark must land before the advance (on a cluster they go to different nodes, so wait for it).
+    await this.p.workflow.markDue([id], now + WORKFLOW_RECHECK_MS);
+    const { state, outbox } = await this.p.workflow.advance(id, finished, now);
     if (outbox.length > 0 && state !== 'missing') await this.p.dispatcher.dispatch(id, outbox);
     if (state !== 'running') await this.p.workflow.clearDue(id);
   }

@@ -77,13 +77,9 @@ export class RedisWorkflowOps implements WorkflowOps {
   }
 
   async register(id: string, createdAt: number, dueAt: number): Promise<void> {
+    // Global keys hash to their own slots: plain commands, never one pipeline (a cluster refuses cross-slot ones).
     const g = this.ctx.global;
-    const r = await namedPipeline(this.ctx.client, {
-      index: (p) => p.zadd(g.workflows, 'NX', createdAt, id),
-      due: (p) => p.zadd(g.workflowsDue, dueAt, id),
-    });
-    valueOf(r.index);
-    valueOf(r.due);
+    await Promise.all([this.ctx.client.zadd(g.workflows, 'NX', createdAt, id), this.ctx.client.zadd(g.workflowsDue, dueAt, id)]);
   }
 
   async markDue(ids: string[], at: number): Promise<void> {
@@ -119,21 +115,16 @@ export class RedisWorkflowOps implements WorkflowOps {
 
   async list(start: number, count: number): Promise<{ ids: string[]; total: number }> {
     const key = this.ctx.global.workflows;
-    const r = await namedPipeline(this.ctx.client, {
-      ids: (p) => p.zrange(key, String(start), String(start + count - 1), 'REV'),
-      total: (p) => p.zcard(key),
-    });
-    return { ids: valueOf(r.ids) as string[], total: Number(valueOf(r.total)) };
+    const [ids, total] = await Promise.all([
+      this.ctx.client.zrange(key, String(start), String(start + count - 1), 'REV'),
+      this.ctx.client.zcard(key),
+    ]);
+    return { ids, total };
   }
 
   async forget(ids: string[]): Promise<void> {
     if (ids.length === 0) return;
     const g = this.ctx.global;
-    const r = await namedPipeline(this.ctx.client, {
-      index: (p) => p.zrem(g.workflows, ...ids),
-      due: (p) => p.zrem(g.workflowsDue, ...ids),
-    });
-    valueOf(r.index);
-    valueOf(r.due);
+    await Promise.all([this.ctx.client.zrem(g.workflows, ...ids), this.ctx.client.zrem(g.workflowsDue, ...ids)]);
   }
 }
