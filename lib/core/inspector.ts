@@ -10,6 +10,8 @@ import { toTaskInfo } from './task-info.js';
 import { uniqueLockOf } from './unique-lock.js';
 import { relayForRemoval } from './workflow/relay.js';
 import { validateTaskId } from './validate.js';
+import type { WorkflowInfo, WorkflowState } from './workflow/types.js';
+import { toWorkflowInfo } from './workflow/workflow-info.js';
 
 /** A snapshot of one queue, as {@link TaskInspector.queueInfo} reports it. */
 export interface QueueInfo {
@@ -176,20 +178,7 @@ export class TaskInspector extends TaskqLifecycle {
     validateQueueName(queue);
     validateState(state);
     if (typeof page !== 'object' || page === null) throw new InvalidOptionError('page', 'expected { page?, size? }');
-    const pageNo = page.page ?? 1;
-    const size = page.size ?? DEFAULT_PAGE_SIZE;
-    if (typeof pageNo !== 'number' || !Number.isInteger(pageNo) || pageNo < 1) {
-      throw new InvalidOptionError(
-        'page',
-        `got ${String(pageNo)}; expected an integer of at least 1 (pages are 1-based)`,
-      );
-    }
-    if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) {
-      throw new InvalidOptionError('size', `got ${String(size)}; expected an integer from 1 to ${MAX_PAGE_SIZE}`);
-    }
-    const start = (pageNo - 1) * size;
-    if (!Number.isSafeInteger(start + size))
-      throw new InvalidOptionError('page', `got ${pageNo}; the page is out of range`);
+    const { start, size } = resolvePage(page);
     const listed = await this.broker.inspect.listTasks(queue, state, start, size);
     return listed.map((t) => toTaskInfo(queue, t.id, t.stored, this.codec));
   }
@@ -265,6 +254,33 @@ export class TaskInspector extends TaskqLifecycle {
   }
 
   /**
+   * Lists workflows, newest first, a page at a time (1-based; default page 1 of 30), with each one's tasks and their
+   * states. With `state`, only the workflows of the page in that state are returned (so a page can hold fewer).
+   * Workflows whose records expired after their retention are dropped from the index as they are met.
+   * @throws InvalidOptionError for an invalid page, size or state.
+   */
+  async workflows(page: ListTasksPage & { state?: WorkflowState } = {}): Promise<WorkflowInfo[]> {
+    this.assertOpen();
+    const { start, size } = resolvePage(page);
+    if (page.state !== undefined && !WORKFLOW_STATES.includes(page.state)) {
+      throw new InvalidOptionError(
+        'state',
+        `got ${JSON.stringify(page.state)}; expected one of ${WORKFLOW_STATES.join(', ')}`,
+      );
+    }
+    const { ids } = await this.broker.workflow.list(start, size);
+    const stored = await Promise.all(ids.map((id) => this.broker.workflow.read(id)));
+    await this.broker.workflow.forget(ids.filter((_, i) => stored[i] === undefined));
+    const infos = await Promise.all(
+      ids.flatMap((id, i) => {
+        const s = stored[i];
+        return s ? [toWorkflowInfo(id, s, this.broker.producer)] : [];
+      }),
+    );
+    return page.state === undefined ? infos : infos.filter((w) => w.state === page.state);
+  }
+
+  /**
    * Pauses a queue: workers stop picking its tasks up (running ones finish); enqueueing goes on. Pausing a paused
    * queue does nothing. The queue need not exist yet.
    * @throws InvalidOptionError for an invalid queue name.
@@ -309,4 +325,26 @@ function validateState(state: unknown): TaskState {
     throw new InvalidOptionError('state', `got ${JSON.stringify(state)}; expected one of ${TASK_STATES.join(', ')}`);
   }
   return state as TaskState;
+}
+
+const WORKFLOW_STATES: readonly WorkflowState[] = ['running', 'completed', 'failed', 'canceled'];
+
+/** Validates a page request. @throws InvalidOptionError */
+function resolvePage(page: ListTasksPage): { start: number; size: number } {
+  if (typeof page !== 'object' || page === null) throw new InvalidOptionError('page', 'expected { page?, size? }');
+  const pageNo = page.page ?? 1;
+  const size = page.size ?? DEFAULT_PAGE_SIZE;
+  if (typeof pageNo !== 'number' || !Number.isInteger(pageNo) || pageNo < 1) {
+    throw new InvalidOptionError(
+      'page',
+      `got ${String(pageNo)}; expected an integer of at least 1 (pages are 1-based)`,
+    );
+  }
+  if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) {
+    throw new InvalidOptionError('size', `got ${String(size)}; expected an integer from 1 to ${MAX_PAGE_SIZE}`);
+  }
+  const start = (pageNo - 1) * size;
+  if (!Number.isSafeInteger(start + size))
+    throw new InvalidOptionError('page', `got ${pageNo}; the page is out of range`);
+  return { start, size };
 }

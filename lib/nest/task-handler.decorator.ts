@@ -9,6 +9,18 @@ export interface TaskHandlerOptions {
    * @defaultValue `{}`
    */
   extras?: Record<string, unknown>;
+  /**
+   * This method's position in a handler chain: several methods with `@TaskHandler(type, { step: 0 })`,
+   * `{ step: 1 }`... run one after another for one task, each receiving the previous one's return value through
+   * `ctx.getPrevious()`, each checkpointed (a retry or a crash resumes at the step that failed).
+   * @defaultValue none (the only handler of its type)
+   */
+  step?: number;
+}
+
+/** The Nest pattern of step `step` of a handler chain (each step is its own Nest handler). */
+export function stepPattern(type: string, step: number): string {
+  return `${type}\u0000step:${step}`;
 }
 
 /** What `@TaskHandler` stores in the handler's extras under {@link TASKQ_EXTRAS_KEY}. */
@@ -17,6 +29,8 @@ export interface TaskHandlerMetadata {
   type: string;
   /** `ClassName.methodName`, for error messages. */
   handler: string;
+  /** Its step in a handler chain, if any. */
+  step?: number;
   /** Periodic entries declared with `@PeriodicTask` on the same method. */
   periodic?: PeriodicTaskMetadata[];
 }
@@ -53,15 +67,19 @@ export function describeMethod(target: object, key: string | symbol): string {
  * empty type, make the server's `listen()` fail naming the methods.
  *
  * @param type the task type, e.g. `'email:welcome'`
+ * @param options `step` makes the method one step of a handler chain (see {@link TaskHandlerOptions.step})
  */
 export function TaskHandler(type: string, options: TaskHandlerOptions = {}): MethodDecorator {
   return (target, key, descriptor) => {
     const meta: TaskHandlerMetadata = { type, handler: describeMethod(target, key) };
+    if (options.step !== undefined) meta.step = options.step;
     const previous = Reflect.getMetadata('microservices:pattern_extras', descriptor.value as object) as
       Record<string, unknown> | undefined;
     const earlier = readTaskqExtras(previous);
     if (earlier?.periodic) meta.periodic = earlier.periodic;
-    MessagePattern(type, TASKQ_TRANSPORT, { ...options.extras, [TASKQ_EXTRAS_KEY]: meta })(target, key, descriptor);
+    // A step is validated when the server listens (a decorator that throws would break the import of the class).
+    const pattern = options.step === undefined ? type : stepPattern(type, options.step);
+    MessagePattern(pattern, TASKQ_TRANSPORT, { ...options.extras, [TASKQ_EXTRAS_KEY]: meta })(target, key, descriptor);
     return descriptor;
   };
 }

@@ -9,6 +9,8 @@ import { resolveProducerLimits } from '../core/producer-options.js';
 import type { PeriodicOptions } from '../core/periodic/entry.js';
 import { TaskScheduler } from '../core/periodic/scheduler.js';
 import type { TaskInfo } from '../core/task.js';
+import type { Flow } from '../core/workflow/flow.js';
+import type { WorkflowInfo, WorkflowOptions } from '../core/workflow/types.js';
 import { TaskRecord } from './task-record.js';
 import { codecFromNest, type TaskqDeserializer, type TaskqSerializer } from './taskq-codec.js';
 import { TaskqStatus, type TaskqClientEvents } from './taskq.events.js';
@@ -114,6 +116,26 @@ export class TaskqClient extends ClientProxy<TaskqClientEvents, TaskqStatus> {
    */
   async waitForResult<R>(id: string, options?: WaitOptions): Promise<R> {
     return this.getCore().waitForResult<R>(id, options);
+  }
+
+  /** Enqueues a workflow (chain, group, chord): TaskClient.enqueueWorkflow. */
+  async newWorkflow(flow: Flow, options?: WorkflowOptions): Promise<WorkflowInfo> {
+    return this.getCore().enqueueWorkflow(flow, options);
+  }
+
+  /** Reads a workflow; null when there is none. */
+  async getWorkflow(id: string): Promise<WorkflowInfo | null> {
+    return this.getCore().getWorkflow(id);
+  }
+
+  /** Waits for a workflow's result (WorkflowFailedError when it fails). */
+  async waitForWorkflow<R>(id: string, options?: { timeout?: Duration; signal?: AbortSignal }): Promise<R> {
+    return this.getCore().waitForWorkflow<R>(id, options);
+  }
+
+  /** Cancels a running workflow. */
+  async cancelWorkflow(id: string): Promise<boolean> {
+    return this.getCore().cancelWorkflow(id);
   }
 
   /**

@@ -71,6 +71,24 @@ export class TaskqContext extends BaseRpcContext<TaskqContextArgs> {
     return this.args[0].deadline;
   }
 
+  /**
+   * The result of the step before this one: in a workflow, the previous step's result (an array in member order after
+   * a group; the WorkflowFailure for an onFailure task); in a handler chain, the previous step's return value.
+   */
+  getPrevious<T = unknown>(): T | undefined {
+    return this.args[0].previous as T | undefined;
+  }
+
+  /** The workflow this task belongs to, if any. */
+  getWorkflowId(): string | undefined {
+    return this.args[0].workflowId;
+  }
+
+  /** The task type, as Nest's own transports name an operation (`@nestjs/observe` tracing reads this). */
+  getPattern(): string {
+    return this.args[0].type;
+  }
+
   /** The task as the core worker handed it over. */
   getTask<P = unknown>(): Task<P> {
     return this.args[0] as Task<P>;

@@ -53,6 +53,10 @@ type TaskRunner = (data: unknown, ctx: TaskqContext) => Promise<unknown>;
 
 interface Binding {
   type: string;
+  /** The Nest pattern it is registered under (the type, or the type and its step for a handler chain). */
+  route: string;
+  /** Its position in a handler chain (`@TaskHandler(type, { step })`). */
+  step?: number;
   handler: MessageHandler;
   name: string;
   periodic: PeriodicEntryInput[];
@@ -190,10 +194,13 @@ export class TaskqServer extends Server<TaskqServerEvents, TaskqStatus> implemen
     this.worker = worker;
     this.watch(worker);
     for (const [event, listener] of this.pendingListeners.splice(0)) worker.on(event, listener as never);
-    for (const binding of bindings) {
-      const runner = this.runnerFor(binding.handler, binding.type);
-      this.runners.set(binding.type, runner);
-      worker.handle(binding.type, (task: Task) => runner(task.payload, new TaskqContext([task])));
+    for (const [type, group] of groupSteps(bindings)) {
+      const handlers = group.map((binding) => {
+        const runner = this.runnerFor(binding.handler, binding.type);
+        this.runners.set(binding.route, runner);
+        return (task: Task) => runner(task.payload, new TaskqContext([task]));
+      });
+      worker.handle(type, ...handlers);
     }
     if (bindings.length === 0) {
       this.logger.warn(
@@ -229,8 +236,15 @@ export class TaskqServer extends Server<TaskqServerEvents, TaskqStatus> implemen
       const meta = readTaskqExtras(handler.extras);
       const names = this.boundNames.get(route) ?? [];
       const name = meta?.handler ?? names[0] ?? `the handler of "${route}"`;
+      const type = meta?.type ?? route;
+      if (meta?.step !== undefined && (!Number.isInteger(meta.step) || meta.step < 0 || meta.step > 1000)) {
+        throw new InvalidOptionError(
+          'step',
+          `@TaskHandler on ${name}: got step ${String(meta.step)}; expected an integer from 0 to 1000`,
+        );
+      }
       try {
-        validateTaskType(route);
+        validateTaskType(type);
       } catch {
         throw new InvalidOptionError(
           'type',
@@ -240,17 +254,22 @@ export class TaskqServer extends Server<TaskqServerEvents, TaskqStatus> implemen
       if (names.length > 1) {
         throw new InvalidOptionError(
           'type',
-          `task type "${route}" has ${names.length} handlers: ${names.join(' and ')}; a task type needs exactly one @TaskHandler`,
+          meta?.step === undefined
+            ? `task type "${type}" has ${names.length} handlers: ${names.join(' and ')}; a task type needs exactly one ` +
+                '@TaskHandler (or several with distinct { step } numbers: a handler chain)'
+            : `task type "${type}" has ${names.length} handlers for step ${meta.step}: ${names.join(' and ')}; each ` +
+                'step of a handler chain needs exactly one method',
         );
       }
       const periodic = (meta?.periodic ?? []).map((p): PeriodicEntryInput => ({
         cronspec: p.cronspec,
-        type: route,
+        type,
         payload: p.payload,
         options: p.options as PeriodicOptions,
       }));
-      bindings.push({ type: route, handler, name, periodic });
+      bindings.push({ type, route, step: meta?.step, handler, name, periodic });
     }
+    groupSteps(bindings); // validates the handler chains now, so listen() fails naming the methods
     return bindings;
   }
 
@@ -338,4 +357,33 @@ export class TaskqServer extends Server<TaskqServerEvents, TaskqStatus> implemen
       }
     }
   }
+}
+
+/**
+ * The handlers of each type in run order: one, or a handler chain of steps 0, 1, 2... A type must not mix a plain
+ * handler with steps, and its steps must be 0 to n-1 without gaps.
+ * @throws InvalidOptionError naming the methods
+ */
+function groupSteps(bindings: readonly Binding[]): Map<string, Binding[]> {
+  const byType = new Map<string, Binding[]>();
+  for (const b of bindings) byType.set(b.type, [...(byType.get(b.type) ?? []), b]);
+  for (const [type, group] of byType) {
+    if (group.length === 1 && group[0].step === undefined) continue;
+    const describe = group.map((b) => `${b.name} (step ${b.step ?? 'none'})`).join(', ');
+    if (group.some((b) => b.step === undefined)) {
+      throw new InvalidOptionError(
+        'step',
+        `task type "${type}" mixes a plain @TaskHandler with handler-chain steps: ${describe}; give every method a step`,
+      );
+    }
+    group.sort((a, b) => (a.step ?? 0) - (b.step ?? 0));
+    const missing = group.findIndex((b, i) => b.step !== i);
+    if (missing >= 0) {
+      throw new InvalidOptionError(
+        'step',
+        `the handler chain of task type "${type}" must have steps 0 to ${group.length - 1}, but has ${describe}; step ${missing} is missing`,
+      );
+    }
+  }
+  return byType;
 }

@@ -200,7 +200,10 @@ describe('Redis Cluster (3 masters)', () => {
       return (task.previous as string[]).join(' ');
     });
     await worker.start();
-    const flow = chord([task('where', 1, { queue: a }), task('where', 2, { queue: b })], task('join', {}, { queue: b }));
+    const flow = chord(
+      [task('where', 1, { queue: a }), task('where', 2, { queue: b })],
+      task('join', {}, { queue: b }),
+    );
     const info = await client.enqueueWorkflow(flow);
     // The workflow's own keys hash to a third slot, apart from both queues.
     expect(keySlot(`w:${info.id}`)).not.toBe(keySlot(a));

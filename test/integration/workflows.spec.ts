@@ -5,6 +5,7 @@ import {
   group,
   InvalidOptionError,
   task,
+  TaskInspector,
   WorkflowFailedError,
   WorkflowIdConflictError,
   type Task,
@@ -224,6 +225,37 @@ describe('workflows', () => {
     const info = await client.enqueue('pipeline', 4, { retention: '1m' });
     expect(await client.waitForResult(info.id, { timeout: '10s' })).toBe('result 10');
     expect(calls).toEqual(['h1', 'h2(5)', 'h2(5)', 'h3(10)']);
+  });
+
+  it('TaskInspector.workflows lists them newest first, with states, and filters by state', async () => {
+    const client = tq.client();
+    const worker = tq.worker();
+    worker.handle('ok', () => 1);
+    worker.handle('bad', () => {
+      throw new Error('no');
+    });
+    await worker.start();
+    const done = await client.enqueueWorkflow(task('ok'), { id: 'wf-a' });
+    await client.waitForWorkflow(done.id, { timeout: '5s' });
+    const failed = await client.enqueueWorkflow(task('bad', {}, { maxRetry: 0 }), { id: 'wf-b' });
+    await client.waitForWorkflow(failed.id, { timeout: '5s' }).catch(() => undefined);
+    const running = await client.enqueueWorkflow(task('ok', {}, { processIn: '1h' }), { id: 'wf-c' });
+    const inspector = new TaskInspector({ connection: tq.admin, prefix: tq.prefix });
+    try {
+      const all = await inspector.workflows();
+      expect(all.map((w) => [w.id, w.state])).toEqual([
+        [running.id, 'running'],
+        [failed.id, 'failed'],
+        [done.id, 'completed'],
+      ]);
+      expect(all[0].tasks[0].state).toBe('scheduled');
+      expect((await inspector.workflows({ state: 'failed' })).map((w) => w.id)).toEqual([failed.id]);
+      expect((await inspector.workflows({ page: 2, size: 2 })).map((w) => w.id)).toEqual([done.id]);
+      await expect(inspector.workflows({ state: 'weird' as never })).rejects.toBeInstanceOf(InvalidOptionError);
+      await expect(inspector.workflows({ size: 0 })).rejects.toBeInstanceOf(InvalidOptionError);
+    } finally {
+      await inspector.close();
+    }
   });
 
   describe('a worker failing between the steps of an advance leaves work the recovery round finishes', () => {

@@ -79,7 +79,10 @@ export class RedisWorkflowOps implements WorkflowOps {
   async register(id: string, createdAt: number, dueAt: number): Promise<void> {
     // Global keys hash to their own slots: plain commands, never one pipeline (a cluster refuses cross-slot ones).
     const g = this.ctx.global;
-    await Promise.all([this.ctx.client.zadd(g.workflows, 'NX', createdAt, id), this.ctx.client.zadd(g.workflowsDue, dueAt, id)]);
+    await Promise.all([
+      this.ctx.client.zadd(g.workflows, 'NX', createdAt, id),
+      this.ctx.client.zadd(g.workflowsDue, dueAt, id),
+    ]);
   }
 
   async markDue(ids: string[], at: number): Promise<void> {
