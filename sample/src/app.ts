@@ -92,6 +92,9 @@ async function runDemo(url: string, progress: DemoProgress, logger: Logger): Pro
   logger.log('Demo: charging an order through a flaky gateway (fails twice, then succeeds)');
   await call(`${url}/orders/A-1/charge`, 'POST');
 
+  logger.log('Demo: POST /images/cat.png starts a workflow: three sizes in parallel, then one chord callback');
+  logger.log(`POST /images/cat.png → ${JSON.stringify(await call(`${url}/images/cat.png`, 'POST'))}`);
+
   logger.log('Demo: GET /reports/:userId waits on send() for the task result');
   const report = await call(`${url}/reports/${signup.userId}`, 'GET');
   logger.log(`GET /reports/${signup.userId} → ${JSON.stringify(report)}`);

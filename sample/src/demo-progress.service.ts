@@ -9,6 +9,7 @@ export const DEMO_MILESTONES = [
   'charge-succeeded',
   'report-returned',
   'periodic-fired',
+  'workflow-recorded',
 ] as const;
 export type DemoMilestone = (typeof DEMO_MILESTONES)[number];
 

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Param, Post, ValidationPipe } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { lastValueFrom } from 'rxjs';
+import { chord, task } from '../../lib/core/index.js';
 import { TaskqClient, TaskRecord } from '../../lib/nest/index.js';
 import { SignupDto } from './dto.js';
 
@@ -39,6 +40,17 @@ export class SignupController {
   async charge(@Param('id') orderId: string) {
     const info = await this.tasks.newTask('payment:charge', { orderId, amount: 42 }, { maxRetry: 5 });
     return { taskId: info.id };
+  }
+
+  /** A workflow: the image resized to three sizes in parallel (a group), then recorded once (the chord's callback). */
+  @Post('images/:name')
+  async images(@Param('name') image: string) {
+    const flow = chord(
+      [320, 640, 1280].map((width) => task('image:resize', { image, width })),
+      task('image:record', { image }),
+    );
+    const info = await this.tasks.newWorkflow(flow);
+    return { workflowId: info.id, tasks: info.tasks.map((t) => `${t.type}:${t.state}`) };
   }
 
   /** RPC style: the response is the task handler's result. */

@@ -52,6 +52,23 @@ export class TasksController {
     return { userId: p.userId, lines: 3, renderedAt: new Date().toISOString() };
   }
 
+  /** A workflow member: one size of an image (the three run in parallel, on any worker). */
+  @TaskHandler('image:resize')
+  async resize(@Payload() p: { image: string; width: number }, @Ctx() ctx: TaskqContext) {
+    await new Promise((r) => setTimeout(r, 20 + Math.random() * 40));
+    this.logger.log(`🖼  resized ${p.image} to ${p.width}px (workflow ${ctx.getWorkflowId()})`);
+    return `${p.image.replace(/\.\w+$/, '')}-${p.width}.webp`;
+  }
+
+  /** The chord's callback: runs once, after every size is done, with their results in member order. */
+  @TaskHandler('image:record')
+  record(@Payload() p: { image: string }, @Ctx() ctx: TaskqContext) {
+    const files = ctx.getPrevious<string[]>() ?? [];
+    this.logger.log(`🗂  recorded ${files.length} sizes of ${p.image}: ${files.join(', ')} (chord callback, once)`);
+    this.progress.mark('workflow-recorded');
+    return { image: p.image, files };
+  }
+
   @TaskHandler('stats:heartbeat')
   @PeriodicTask('@every 2s', { id: 'sample-heartbeat', payload: { source: 'sample' } })
   heartbeat(@Ctx() ctx: TaskqContext) {
