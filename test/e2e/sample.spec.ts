@@ -41,7 +41,9 @@ describe('the sample app', () => {
     expect(log).toMatch(/attempt 1 fails[\s\S]*attempt 2 fails[\s\S]*charged 42 for order A-1 on attempt 3/);
     expect(log).toMatch(/GET \/reports\/\w+ → \{"userId"/);
     expect(log).toMatch(/periodic task fired/);
-    expect(log).toMatch(/recorded 3 sizes of cat\.png: cat-320\.webp, cat-640\.webp, cat-1280\.webp \(chord callback, once\)/);
+    expect(log).toMatch(
+      /recorded 3 sizes of cat\.png: cat-320\.webp, cat-640\.webp, cat-1280\.webp \(chord callback, once\)/,
+    );
     expect(log).toMatch(/Demo finished in \d+ ms/);
   }, 40_000);
 });

@@ -97,7 +97,16 @@ export class TaskRunner {
     );
     if (message.previous !== undefined) task.previous = message.previous;
     if (message.workflow) task.workflowId = parseWorkflowTaskId(claimed.id)?.workflowId;
-    const run: Run = { id: claimed.id, queue, message, leaseScore, task, settled: false, lost: false };
+    const run: Run = {
+      id: claimed.id,
+      queue,
+      message,
+      raw: claimed.message,
+      leaseScore,
+      task,
+      settled: false,
+      lost: false,
+    };
     this.p.running.add(run);
     this.execute(run);
     return run;
@@ -242,7 +251,12 @@ export class TaskRunner {
       let stored = '';
       let retainUntilMs = 0;
       const keepFor = retentionOf(message);
-      if (keepFor > 0) {
+      if (keepFor > 0 && message.workflow) {
+        // A workflow task's record outlives its step so a repeated dispatch finds it (workflow/dispatcher.ts); its
+        // result lives in the workflow, so the record stays as it was claimed (no re-encoding on the hot path).
+        retainUntilMs = this.p.clock.now() + keepFor;
+        stored = message.checkpoint === undefined ? run.raw : encodeMessage(message);
+      } else if (keepFor > 0) {
         const now = this.p.clock.now();
         retainUntilMs = now + keepFor;
         stored = encodeMessage({

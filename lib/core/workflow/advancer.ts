@@ -16,12 +16,13 @@ export interface AdvancerParams {
 
 /**
  * Moves workflows on after their tasks finished: applies relay entries (relay.ts) to their workflows, dispatches the
- * tasks that became ready, then drops the entries. Every step is repeatable, and the workflow is marked due for the
- * recovery round before it is advanced, so a worker that dies anywhere in between leaves work that another finishes:
+ * tasks that became ready, then drops the entries. Every step is repeatable, and the entries are dropped last, so a
+ * worker that dies anywhere in between leaves work that another finishes:
  * - died before the advance: the relay entry is still in the queue; the recovery round applies it;
- * - died after the advance, before the dispatch: the outbox keeps the ready tasks; the due mark brings the recovery
- *   round to it;
+ * - died after the advance, before the dispatch: the entry is still there too; applying it again is a no-op that
+ *   returns the outbox, which the recovery round then dispatches;
  * - died after the dispatch, before the entry was dropped: applying it again changes nothing.
+ * A workflow marked due (its creation did not finish) is looked at by the recovery round the same way.
  */
 export class WorkflowAdvancer {
   constructor(private readonly p: AdvancerParams) {}
@@ -60,11 +61,12 @@ export class WorkflowAdvancer {
   /** Advances workflow `id` with `finished` (none: only dispatch what its outbox holds). */
   async advance(id: string, finished: FinishedTask[]): Promise<void> {
     const now = this.p.clock.now();
-    // Sent together on one connection: the due mark lands before the advance does.
-    // The due mark must land before the advance (on a cluster they go to different nodes, so wait for it).
-    await this.p.workflow.markDue([id], now + WORKFLOW_RECHECK_MS);
+    // Applying relay entries needs no due mark: they are dropped only after the dispatch, so a worker that dies in
+    // between leaves them for the recovery round, which applies them again (a no-op) and dispatches the outbox.
+    // Without entries (the recovery round looking at a due workflow), the due mark is pushed forward first.
+    if (finished.length === 0) await this.p.workflow.markDue([id], now + WORKFLOW_RECHECK_MS);
     const { state, outbox } = await this.p.workflow.advance(id, finished, now);
     if (outbox.length > 0 && state !== 'missing') await this.p.dispatcher.dispatch(id, outbox);
-    if (state !== 'running') await this.p.workflow.clearDue(id);
+    if (finished.length === 0 && (state !== 'running' || outbox.length === 0)) await this.p.workflow.clearDue(id);
   }
 }

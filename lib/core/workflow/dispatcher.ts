@@ -67,7 +67,17 @@ export class WorkflowDispatcher {
   /** Dispatches the given outbox entries of workflow `id` (those no longer to dispatch are skipped). */
   async dispatch(id: string, indices: string[]): Promise<void> {
     if (indices.length === 0) return;
-    const claim = await this.p.workflow.claim(id, indices);
+    await this.dispatchClaimed(id, await this.p.workflow.claim(id, indices));
+  }
+
+  /**
+   * Dispatches outbox entries whose templates the caller has already (a workflow just created: its first tasks), with
+   * no claim round trip.
+   */
+  async dispatchClaimed(
+    id: string,
+    claim: { failure: string; retentionMs: number; nodes: ClaimedNode[] },
+  ): Promise<void> {
     if (claim.nodes.length === 0) return;
     const now = this.p.clock.now();
     const byQueue = new Map<string, { node: ClaimedNode; item: EnqueueItem }[]>();

@@ -97,8 +97,9 @@ export function compilePlan(flow: Flow, codec: PayloadCodec, now: number): Plan 
     } catch (err) {
       at(path, err);
     }
-    if (spec.type.includes('\t'))
-      throw new InvalidOptionError(join(path, 'type'), 'a workflow task type cannot contain a tab');
+    if (/[\t\n]/.test(spec.type)) {
+      throw new InvalidOptionError(join(path, 'type'), 'a workflow task type cannot contain a tab or a line break');
+    }
     if (spec.options !== undefined && (typeof spec.options !== 'object' || spec.options === null)) {
       throw new InvalidOptionError(join(path, 'options'), 'expected an object of EnqueueOptions');
     }

@@ -93,7 +93,19 @@ export class WorkflowClient {
         now,
       );
       if (!created) throw new WorkflowIdConflictError(id);
-      await this.p.dispatcher.dispatch(id, ready);
+      // The first tasks need no claim: their templates are here, and nothing can have failed yet.
+      await this.p.dispatcher.dispatchClaimed(id, {
+        failure: '',
+        retentionMs,
+        nodes: ready.map((k) => ({
+          index: k,
+          template: nodes[Number(k)].template,
+          info: nodes[Number(k)].info,
+          results: new Map(),
+        })),
+      });
+      // Created and dispatched: the safety look is not needed any more (the relays carry it from here).
+      await this.p.broker.workflow.clearDue(id);
     });
     return {
       id,

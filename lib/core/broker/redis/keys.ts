@@ -134,7 +134,11 @@ export class WorkflowKeys {
    * `fail` the failure (JSON).
    */
   readonly meta: string;
-  /** HASH task index → `type \t queue \t dependents (comma-separated) \t input expression (JSON, '' none)`. */
+  /**
+   * HASH floor(task index / 64) → the node infos of those 64 tasks, one per line: `type \t queue \t dependents
+   * (comma-separated) \t input expression (JSON, '' none)`. 64 to a field: a field per task would cost ~50 bytes of
+   * hash overhead each (includes/workflow-node.lua reads one).
+   */
   readonly nodes: string;
   /** HASH task index → template (what it is enqueued with), until it is dispatched. */
   readonly templates: string;
@@ -166,6 +170,9 @@ export class WorkflowKeys {
     return [this.meta, this.nodes, this.templates, this.waiting, this.results, this.outbox, this.dispatched];
   }
 }
+
+/** Node infos per field of {@link WorkflowKeys.nodes}. */
+export const NODES_PER_FIELD = 64;
 
 /** Keys that are not tied to one queue. */
 export class GlobalKeys {

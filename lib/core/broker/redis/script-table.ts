@@ -12,7 +12,7 @@ import type {
   WorkflowRecord,
 } from '../broker.js';
 import { CancelCode, enqueueOutcome, taskOpOutcome, UpsertCode, type TickCode } from '../script-codes.js';
-import type { QueueKeys, WorkflowKeys } from './keys.js';
+import { NODES_PER_FIELD, type QueueKeys, type WorkflowKeys } from './keys.js';
 import type { ScriptArg, ScriptCall, ScriptDef, ScriptName } from './scripts.js';
 
 /**
@@ -346,8 +346,18 @@ interface Workflow {
 export const workflowCreateScript = script(
   'workflow-create',
   ({ w, record, now }: Workflow & { record: WorkflowRecord; now: number }) => {
+    const chunks: string[] = [];
+    for (let i = 0; i < record.nodes.length; i += NODES_PER_FIELD) {
+      chunks.push(
+        record.nodes
+          .slice(i, i + NODES_PER_FIELD)
+          .map((n) => n.info)
+          .join('\n'),
+      );
+    }
     const args: ScriptArg[] = [now, record.retentionMs, record.resultExpr, record.onFailure, record.nodes.length];
-    for (const node of record.nodes) args.push(node.info, node.template, node.waitingFor);
+    args.push(chunks.length, ...chunks);
+    for (const node of record.nodes) args.push(node.template, node.waitingFor);
     return { keys: w.all(), args };
   },
   (reply) => asNumber(reply) === 1,

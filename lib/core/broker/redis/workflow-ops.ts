@@ -1,6 +1,6 @@
 import type { ClaimedNode, FinishedTask, StoredWorkflow, WorkflowOps, WorkflowRecord } from '../broker.js';
 import type { RedisContext } from './context.js';
-import { WorkflowKeys } from './keys.js';
+import { NODES_PER_FIELD, WorkflowKeys } from './keys.js';
 import { namedPipeline, valueOf } from './pipeline.js';
 import {
   workflowAdvanceScript,
@@ -64,15 +64,25 @@ export class RedisWorkflowOps implements WorkflowOps {
       meta: (p) => p.hgetall(w.meta),
       nodes: (p) => p.hgetall(w.nodes),
       results: (p) => p.hgetall(w.results),
-      dispatched: (p) => p.smembers(w.dispatched),
+      templates: (p) => p.hkeys(w.templates),
+      onFailure: (p) => p.sismember(w.dispatched, 'F'),
     });
     const meta = valueOf(r.meta) as Record<string, string>;
     if (!meta || Object.keys(meta).length === 0) return undefined;
+    // A task whose template is gone was dispatched (workflow-dispatched.lua drops it).
+    const waiting = new Set(valueOf(r.templates) as string[]);
+    const dispatched: string[] = [];
+    for (let k = 0; k < Number(meta.n ?? 0); k++) if (!waiting.has(String(k))) dispatched.push(String(k));
+    if (Number(valueOf(r.onFailure)) === 1) dispatched.push('F');
+    const nodes: Record<string, string> = {};
+    for (const [field, chunk] of Object.entries(valueOf(r.nodes) as Record<string, string>)) {
+      chunk.split('\n').forEach((info, i) => (nodes[Number(field) * NODES_PER_FIELD + i] = info));
+    }
     return {
       meta,
-      nodes: valueOf(r.nodes) as Record<string, string>,
+      nodes,
       results: valueOf(r.results) as Record<string, string>,
-      dispatched: valueOf(r.dispatched) as string[],
+      dispatched,
     };
   }
 

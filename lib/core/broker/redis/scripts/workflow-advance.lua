@@ -9,6 +9,7 @@ ARGV[1] now ms   ARGV[2] done channel   ARGV[3] workflow id   ARGV[4] N, then 3 
 Returns: { state, outbox members... } ({ 'missing' } when the workflow does not exist or expired)
 ]]
 --- @include "workflow-finish"
+--- @include "workflow-node"
 local st = redis.call('HGET', KEYS[1], 'st')
 if not st then return { 'missing' } end
 local now = ARGV[1]
@@ -21,8 +22,7 @@ for i = 0, n - 1 do
     local left = redis.call('HINCRBY', KEYS[1], 'left', -1)
     if st == 'running' then
       if state == 'c' then
-        local info = redis.call('HGET', KEYS[2], k)
-        local dependents = info and string.match(info, '^[^\t]*\t[^\t]*\t([^\t]*)')
+        local dependents = string.match(node_info(k), '^[^\t]*\t[^\t]*\t([^\t]*)')
         if dependents and dependents ~= '' then
           for d in string.gmatch(dependents, '[^,]+') do
             if redis.call('HINCRBY', KEYS[4], d, -1) <= 0 then

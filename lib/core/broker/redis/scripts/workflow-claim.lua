@@ -7,6 +7,7 @@ ARGV[1] N, then N task indices (or F)
 Returns: { state, failure JSON or '', retention ms, then per task: index, template, node info (for F: the failed
            task's), R (number of results), then R pairs: index, result (c<JSON>) }
 ]]
+--- @include "workflow-node"
 local st = redis.call('HGET', KEYS[1], 'st')
 if not st then return { 'missing', '', '0' } end
 local out = { st, redis.call('HGET', KEYS[1], 'fail') or '', redis.call('HGET', KEYS[1], 'ret') or '0' }
@@ -24,11 +25,11 @@ for i = 1, tonumber(ARGV[1]) do
         local failure = cjson.decode(out[2])
         out[#out + 1] = k
         out[#out + 1] = redis.call('HGET', KEYS[1], 'onf') or ''
-        out[#out + 1] = redis.call('HGET', KEYS[2], tostring(failure.k)) or ''
+        out[#out + 1] = node_info(failure.k)
         out[#out + 1] = 0
       end
     elseif st == 'running' then
-      local info = redis.call('HGET', KEYS[2], k) or ''
+      local info = node_info(k)
       out[#out + 1] = k
       out[#out + 1] = redis.call('HGET', KEYS[3], k) or ''
       out[#out + 1] = info
@@ -36,9 +37,11 @@ for i = 1, tonumber(ARGV[1]) do
       local deps = {}
       if input and input ~= '' then leaves(cjson.decode(input), deps) end
       out[#out + 1] = #deps
-      if #deps > 0 then
-        local values = redis.call('HMGET', KEYS[5], unpack(deps))
-        for j, d in ipairs(deps) do
+      -- In chunks: unpack() takes at most a few thousand values, and a chord's callback may have 100,000 inputs.
+      for from = 1, #deps, 1000 do
+        local chunk = { unpack(deps, from, math.min(from + 999, #deps)) }
+        local values = redis.call('HMGET', KEYS[5], unpack(chunk))
+        for j, d in ipairs(chunk) do
           out[#out + 1] = d
           out[#out + 1] = values[j] or ''
         end
