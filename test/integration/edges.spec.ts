@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { CorruptQueueError, InvalidOptionError, TaskClient, type EnqueueOptions } from '../../lib/core/index.js';
+import {
+  CorruptQueueError,
+  InvalidOptionError,
+  SkipRetryError,
+  TaskClient,
+  TaskInspector,
+  type EnqueueOptions,
+} from '../../lib/core/index.js';
+import { testRedisUrl } from '../helpers/redis.js';
 import { useTaskq } from '../helpers/taskq.js';
 import { deferred, waitFor, waitForTaskState } from '../helpers/wait.js';
 
@@ -47,6 +55,45 @@ describe('edges', () => {
     }
     expect(await tq.admin.keys(`${tq.prefix}:*`)).toEqual([]);
   });
+
+  it('a worker of concurrency 10,000 claims, finishes, retries and archives 10,000 tasks held at once', async () => {
+    // Every task is held until all 10,000 run, so the claims, and then the completions, retries and archives of one
+    // turn, are each far more than Lua's unpack() takes in one script call (~8,000 values).
+    const client = tq.client();
+    const worker = tq.worker({ concurrency: 10_000, retryDelay: () => 60_000 });
+    const n = 10_000;
+    const all = deferred();
+    const release = deferred();
+    let started = 0;
+    worker.handle('held', async (task: { payload: number }) => {
+      if (++started === n) all.resolve();
+      await release.promise;
+      if (task.payload % 4 === 1) throw new Error('retry me');
+      if (task.payload % 4 === 2) throw new SkipRetryError('archive me');
+      return task.payload;
+    });
+    for (let i = 0; i < n; i += 1000) {
+      await client.enqueueMany(
+        Array.from({ length: 1000 }, (_, j) => ({ type: 'held', payload: i + j, options: { retention: '1h' } })),
+      );
+    }
+    await worker.start();
+    await all.promise;
+    release.resolve();
+    const inspector = new TaskInspector({ connection: testRedisUrl(), prefix: tq.prefix });
+    try {
+      await waitFor(
+        async () => {
+          const q = await inspector.queueInfo('default');
+          return q.completed === n / 2 && q.retry === n / 4 && q.archived === n / 4 && q.active === 0 ? q : undefined;
+        },
+        'half completed, a quarter retrying, a quarter archived',
+        30_000,
+      );
+    } finally {
+      await inspector.close();
+    }
+  }, 60_000);
 
   it('a corrupt queue rests alone: the healthy queue drains at full speed, the error names the queue and the key', async () => {
     const client = tq.client();

@@ -382,12 +382,37 @@ export interface StoredWorkflow {
   dispatched: string[];
 }
 
+/**
+ * What waiting for a workflow needs, without its tasks: its meta, the results its result expression names (once
+ * completed), and the failed task's node info (once failed).
+ */
+export interface StoredWorkflowOutcome {
+  /** `running`, `completed`, `failed` or `canceled`. */
+  state: string;
+  /** The workflow's result expression (JSON). */
+  resultExpr: string;
+  /** The stored failure (JSON, '' none): the failed task's index, how it finished, its error. */
+  failure: string;
+  /** The failed task's node info ('' when it did not fail). */
+  failedNode: string;
+  /** The results the result expression names, by index: `c<JSON>` (empty while not completed). */
+  results: Record<string, string>;
+}
+
 /** Workflow operations: the state of each workflow lives under a hash tag of its own (one slot per call). */
 export interface WorkflowOps {
   /** Stores a workflow and puts its first tasks in its outbox; false when the id exists. */
   create(record: WorkflowRecord, now: number): Promise<boolean>;
-  /** Applies finished tasks; returns the workflow's state and its outbox (ready, not yet dispatched). */
-  advance(id: string, finished: FinishedTask[], now: number): Promise<{ state: string; outbox: string[] }>;
+  /**
+   * Applies finished tasks; returns the workflow's state and the outbox entries to dispatch: those these finishes
+   * made ready, or with `wholeOutbox` every entry not yet dispatched (the recovery round: dispatches that died).
+   */
+  advance(
+    id: string,
+    finished: FinishedTask[],
+    now: number,
+    wholeOutbox: boolean,
+  ): Promise<{ state: string; outbox: string[] }>;
   /** Reads what dispatching the given outbox entries needs (entries no longer to dispatch are left out). */
   claim(
     id: string,
@@ -399,6 +424,8 @@ export interface WorkflowOps {
   cancel(id: string, now: number): Promise<{ state: string; unfinished: { index: string; info: string }[] }>;
   /** Reads a workflow; undefined when there is none (or it expired). */
   read(id: string): Promise<StoredWorkflow | undefined>;
+  /** Reads how a workflow ended (or that it runs), not its tasks; undefined when there is none (or it expired). */
+  outcome(id: string): Promise<StoredWorkflowOutcome | undefined>;
   /** Registers a workflow in the index of all workflows, and as due for a look at `dueAt` (before it is created). */
   register(id: string, createdAt: number, dueAt: number): Promise<void>;
   /** Pushes the next safety look at workflows to `at`. */

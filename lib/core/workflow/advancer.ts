@@ -19,16 +19,19 @@ export interface AdvancerParams {
  * tasks that became ready, then drops the entries. Every step is repeatable, and the entries are dropped last, so a
  * worker that dies anywhere in between leaves work that another finishes:
  * - died before the advance: the relay entry is still in the queue; the recovery round applies it;
- * - died after the advance, before the dispatch: the entry is still there too; applying it again is a no-op that
- *   returns the outbox, which the recovery round then dispatches;
+ * - died after the advance, before the dispatch: the entry is still there too; applying it again is a no-op, and the
+ *   recovery round asks for the whole outbox, which it then dispatches;
  * - died after the dispatch, before the entry was dropped: applying it again changes nothing.
  * A workflow marked due (its creation did not finish) is looked at by the recovery round the same way.
  */
 export class WorkflowAdvancer {
   constructor(private readonly p: AdvancerParams) {}
 
-  /** Applies relay entries of `queue` (as the finalize scripts wrote them) and drops them once applied. */
-  async apply(queue: string, entries: readonly string[]): Promise<void> {
+  /**
+   * Applies relay entries of `queue` (as the finalize scripts wrote them) and drops them once applied. `recovering`:
+   * entries some worker did not finish with, so whatever their workflows hold in their outboxes is dispatched too.
+   */
+  async apply(queue: string, entries: readonly string[], recovering = false): Promise<void> {
     const byWorkflow = new Map<string, { finished: FinishedTask[]; entries: string[] }>();
     const malformed: string[] = [];
     for (const entry of entries) {
@@ -47,7 +50,7 @@ export class WorkflowAdvancer {
     await Promise.all(
       [...byWorkflow].map(async ([id, group]) => {
         try {
-          await this.advance(id, group.finished);
+          await this.advance(id, group.finished, recovering);
           applied.push(...group.entries);
         } catch (err) {
           errors.push(err);
@@ -58,14 +61,17 @@ export class WorkflowAdvancer {
     if (errors.length > 0) throw toError(errors[0]);
   }
 
-  /** Advances workflow `id` with `finished` (none: only dispatch what its outbox holds). */
-  async advance(id: string, finished: FinishedTask[]): Promise<void> {
+  /**
+   * Advances workflow `id` with `finished` and dispatches what they made ready; with `wholeOutbox` (always when
+   * `finished` is empty: the recovery round looking at a due workflow) every outbox entry not yet dispatched.
+   */
+  async advance(id: string, finished: FinishedTask[], wholeOutbox = false): Promise<void> {
     const now = this.p.clock.now();
     // Applying relay entries needs no due mark: they are dropped only after the dispatch, so a worker that dies in
     // between leaves them for the recovery round, which applies them again (a no-op) and dispatches the outbox.
     // Without entries (the recovery round looking at a due workflow), the due mark is pushed forward first.
     if (finished.length === 0) await this.p.workflow.markDue([id], now + WORKFLOW_RECHECK_MS);
-    const { state, outbox } = await this.p.workflow.advance(id, finished, now);
+    const { state, outbox } = await this.p.workflow.advance(id, finished, now, wholeOutbox || finished.length === 0);
     if (outbox.length > 0 && state !== 'missing') await this.p.dispatcher.dispatch(id, outbox);
     if (finished.length === 0 && (state !== 'running' || outbox.length === 0)) await this.p.workflow.clearDue(id);
   }

@@ -122,6 +122,7 @@ export class WorkflowDispatcher {
         id,
         failed.map((u) => ({ index: u.index, state: 'a', data: JSON.stringify(`could not be enqueued: ${u.error}`) })),
         this.p.clock.now(),
+        false,
       );
       // The failure may have made the onFailure task ready.
       if (outbox.includes(ON_FAILURE_INDEX)) await this.dispatch(id, [ON_FAILURE_INDEX]);

@@ -43,7 +43,7 @@ export class WorkflowRecovery {
       for (const queue of this.p.queues) {
         const entries = await this.p.workflow.relays(queue, now - RELAY_GRACE_MS, BATCH);
         if (entries.length > 0) {
-          await this.p.advancer.apply(queue, entries);
+          await this.p.advancer.apply(queue, entries, true);
           handled += entries.length;
         }
       }

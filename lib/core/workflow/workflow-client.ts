@@ -20,7 +20,7 @@ import { formatNodeInfo } from './node-info.js';
 import { compilePlan } from './plan.js';
 import { relayForRemoval, workflowTaskId } from './relay.js';
 import { DEFAULT_WORKFLOW_RETENTION_MS, type WorkflowInfo, type WorkflowOptions } from './types.js';
-import { toWorkflowInfo } from './workflow-info.js';
+import { toWorkflowInfo, toWorkflowOutcome, type WorkflowOutcome } from './workflow-info.js';
 
 const WORKFLOW_ID = /^[A-Za-z0-9_.:-]{1,100}$/;
 
@@ -34,7 +34,7 @@ export interface WorkflowClientParams {
 }
 
 interface Waiter {
-  settle: (info: WorkflowInfo | undefined) => void;
+  settle: (outcome: WorkflowOutcome | undefined) => void;
   fail: (err: unknown) => void;
 }
 
@@ -175,8 +175,8 @@ export class WorkflowClient {
       if (!set) this.waiters.set(id, (set = new Set()));
       set.add(waiter);
       // It may have finished before the subscription: read it once.
-      void this.get(id).then(
-        (info) => waiter.settle(info ?? undefined),
+      void this.outcome(id).then(
+        (outcome) => waiter.settle(outcome),
         (err: unknown) => waiter.fail(err),
       );
     });
@@ -213,8 +213,20 @@ export class WorkflowClient {
 
   private async notify(id: string): Promise<void> {
     if (!this.waiters.has(id)) return;
-    const info = await this.get(id).catch(() => null);
-    for (const w of [...(this.waiters.get(id) ?? [])]) w.settle(info ?? undefined);
+    let outcome: WorkflowOutcome | undefined;
+    try {
+      outcome = await this.outcome(id);
+    } catch (err) {
+      for (const w of [...(this.waiters.get(id) ?? [])]) w.fail(err);
+      return;
+    }
+    for (const w of [...(this.waiters.get(id) ?? [])]) w.settle(outcome);
+  }
+
+  /** How a workflow ended, without reading its tasks (a workflow of 10,000 would be a lookup each). */
+  private async outcome(id: string): Promise<WorkflowOutcome | undefined> {
+    const stored = await this.p.bound.run(() => this.p.broker.workflow.outcome(id));
+    return stored ? toWorkflowOutcome(id, stored) : undefined;
   }
 }
 

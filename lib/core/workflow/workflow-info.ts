@@ -1,4 +1,5 @@
-import type { ProducerOps, StoredWorkflow } from '../broker/broker.js';
+import type { ProducerOps, StoredWorkflow, StoredWorkflowOutcome } from '../broker/broker.js';
+import type { WorkflowFailure } from '../errors.js';
 import { describeFailure, storedResult } from './dispatcher.js';
 import { parseNodeInfo } from './node-info.js';
 import { evaluate, type ResultExpr } from './plan.js';
@@ -79,11 +80,40 @@ export async function toWorkflowInfo(
     tasks,
   };
   if (meta.ft) info.finishedAt = new Date(Number(meta.ft));
-  if (info.state === 'completed' && meta.res) info.result = evaluate(JSON.parse(meta.res) as ResultExpr, results);
-  if (meta.fail) {
-    const failedIndex = (JSON.parse(meta.fail) as { k: number }).k;
-    const failure = describeFailure(id, meta.fail, stored.nodes[failedIndex] ?? '');
-    if (failure) info.failure = failure;
-  }
+  const failedNode = meta.fail ? (stored.nodes[(JSON.parse(meta.fail) as { k: number }).k] ?? '') : '';
+  const outcome = outcomeOf(id, info.state, meta.res ?? '', meta.fail ?? '', failedNode, results);
+  if ('result' in outcome) info.result = outcome.result;
+  if (outcome.failure) info.failure = outcome.failure;
   return info;
+}
+
+/** How a workflow ended (or that it runs): what waitForWorkflow settles with. */
+export interface WorkflowOutcome {
+  state: WorkflowState;
+  /** Once completed. */
+  result?: unknown;
+  /** Once failed. */
+  failure?: WorkflowFailure;
+}
+
+/** The outcome of a workflow read with WorkflowOps.outcome. */
+export function toWorkflowOutcome(id: string, stored: StoredWorkflowOutcome): WorkflowOutcome {
+  const results = new Map<number, unknown>();
+  for (const [k, raw] of Object.entries(stored.results)) results.set(Number(k), storedResult(raw));
+  return outcomeOf(id, stored.state as WorkflowState, stored.resultExpr, stored.failure, stored.failedNode, results);
+}
+
+function outcomeOf(
+  id: string,
+  state: WorkflowState,
+  resultExpr: string,
+  failure: string,
+  failedNode: string,
+  results: ReadonlyMap<number, unknown>,
+): WorkflowOutcome {
+  const outcome: WorkflowOutcome = { state };
+  if (state === 'completed' && resultExpr) outcome.result = evaluate(JSON.parse(resultExpr) as ResultExpr, results);
+  const described = failure ? describeFailure(id, failure, failedNode) : undefined;
+  if (described) outcome.failure = described;
+  return outcome;
 }

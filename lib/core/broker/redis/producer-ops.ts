@@ -1,11 +1,9 @@
 import type { EnqueueItem, ProducerOps, StoredTask, TaskRemoval } from '../broker.js';
 import type { EnqueueOutcome } from '../script-codes.js';
+import { MAX_SCRIPT_BATCH } from './batches.js';
 import type { RedisContext } from './context.js';
 import { withDiagnosis } from './diagnose.js';
 import { cancelScript, enqueueScript, taskInfoScript } from './script-table.js';
-
-/** Largest batch one script call carries (bounded by Lua's unpack limit). */
-export const MAX_SCRIPT_BATCH = 1000;
 
 /** The producers' operations on Redis (TaskClient), and the task reads the inspector shares. */
 export class RedisProducerOps implements ProducerOps {

@@ -9,6 +9,7 @@ import type {
   RecoverItem,
   RetryItem,
   StoredTask,
+  StoredWorkflowOutcome,
   WorkflowRecord,
 } from '../broker.js';
 import { CancelCode, enqueueOutcome, taskOpOutcome, UpsertCode, type TickCode } from '../script-codes.js';
@@ -365,8 +366,14 @@ export const workflowCreateScript = script(
 
 export const workflowAdvanceScript = script(
   'workflow-advance',
-  ({ w, finished, now, channel }: Workflow & { finished: readonly FinishedTask[]; now: number; channel: string }) => {
-    const args: ScriptArg[] = [now, channel, w.id, finished.length];
+  ({
+    w,
+    finished,
+    now,
+    channel,
+    wholeOutbox,
+  }: Workflow & { finished: readonly FinishedTask[]; now: number; channel: string; wholeOutbox: boolean }) => {
+    const args: ScriptArg[] = [now, channel, w.id, wholeOutbox ? 1 : 0, finished.length];
     for (const f of finished) args.push(f.index, f.state, f.data);
     return { keys: w.all(), args };
   },
@@ -414,6 +421,18 @@ export const workflowCancelScript = script(
     const unfinished: { index: string; info: string }[] = [];
     for (let i = 0; i + 1 < rest.length; i += 2) unfinished.push({ index: rest[i], info: rest[i + 1] });
     return { state, unfinished };
+  },
+);
+
+export const workflowOutcomeScript = script(
+  'workflow-outcome',
+  ({ w }: Workflow) => ({ keys: w.all(), args: [] }),
+  (reply): StoredWorkflowOutcome | undefined => {
+    const [state, resultExpr, failure, failedNode, ...rest] = asStrings(reply);
+    if (state === 'missing') return undefined;
+    const results: Record<string, string> = {};
+    for (let i = 0; i + 1 < rest.length; i += 2) if (rest[i + 1] !== '') results[rest[i]] = rest[i + 1];
+    return { state, resultExpr, failure, failedNode, results };
   },
 );
 

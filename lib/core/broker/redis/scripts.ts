@@ -35,6 +35,7 @@ export const SCRIPT_NAMES = [
   'workflow-claim',
   'workflow-dispatched',
   'workflow-cancel',
+  'workflow-outcome',
   'checkpoint',
 ] as const;
 
@@ -45,7 +46,7 @@ export type ScriptName = (typeof SCRIPT_NAMES)[number];
 export type ScriptArg = string | number;
 
 /** Bumped when any script changes incompatibly, so old and new processes never share a command name. */
-const SCRIPT_VERSION = 4;
+const SCRIPT_VERSION = 5;
 
 const commandName = (name: ScriptName): string => `taskq_${name.replace(/-/g, '_')}_v${SCRIPT_VERSION}`;
 

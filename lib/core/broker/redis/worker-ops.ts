@@ -9,6 +9,7 @@ import type {
   WakeSourceParams,
   WorkerOps,
 } from '../broker.js';
+import { inScriptBatches, MAX_SCRIPT_BATCH } from './batches.js';
 import type { RedisContext } from './context.js';
 import { diagnose } from './diagnose.js';
 import {
@@ -41,39 +42,73 @@ function leasedItems(flat: string[]): LeasedItem[] {
 export class RedisWorkerOps implements WorkerOps {
   constructor(private readonly ctx: RedisContext) {}
 
-  dequeue(queue: string, count: number, leaseScore: string): Promise<{ tasks: ClaimedTask[]; dueChanged: boolean }> {
-    const call = this.ctx.scripts.run(dequeueScript, { k: this.ctx.keys(queue), count, leaseScore });
-    // The diagnosis costs nothing on success: only a failed claim is examined.
-    return call.catch(async (err: unknown) => {
+  async dequeue(
+    queue: string,
+    count: number,
+    leaseScore: string,
+  ): Promise<{ tasks: ClaimedTask[]; dueChanged: boolean }> {
+    const k = this.ctx.keys(queue);
+    try {
+      // More free slots than one call carries: claim slice after slice while the queue keeps giving full ones.
+      const first = await this.ctx.scripts.run(dequeueScript, {
+        k,
+        count: Math.min(count, MAX_SCRIPT_BATCH),
+        leaseScore,
+      });
+      let { tasks, dueChanged } = first;
+      let last = first.tasks.length;
+      while (last === MAX_SCRIPT_BATCH && tasks.length < count) {
+        const next = await this.ctx.scripts.run(dequeueScript, {
+          k,
+          count: Math.min(count - tasks.length, MAX_SCRIPT_BATCH),
+          leaseScore,
+        });
+        tasks = tasks.concat(next.tasks);
+        dueChanged ||= next.dueChanged;
+        last = next.tasks.length;
+      }
+      return { tasks, dueChanged };
+    } catch (err) {
+      // The diagnosis costs nothing on success: only a failed claim is examined.
       throw await diagnose(this.ctx, queue, err);
-    });
+    }
   }
 
   complete(queue: string, items: CompleteItem[], now: number): Promise<string[]> {
-    return this.ctx.scripts.run(completeScript, { k: this.ctx.keys(queue), items, now, ...this.ctx.day(now) });
+    const k = this.ctx.keys(queue);
+    const day = this.ctx.day(now);
+    return inScriptBatches(items, (slice) => this.ctx.scripts.run(completeScript, { k, items: slice, now, ...day }));
   }
 
   retry(queue: string, items: RetryItem[], now: number): Promise<string[]> {
-    return this.ctx.scripts.run(retryScript, { k: this.ctx.keys(queue), items, ...this.ctx.day(now) });
+    const k = this.ctx.keys(queue);
+    const day = this.ctx.day(now);
+    return inScriptBatches(items, (slice) => this.ctx.scripts.run(retryScript, { k, items: slice, ...day }));
   }
 
   archive(queue: string, items: ArchiveItem[], now: number): Promise<string[]> {
-    return this.ctx.scripts.run(archiveScript, {
-      k: this.ctx.keys(queue),
-      items,
-      now,
-      ...this.ctx.day(now),
-      maxArchived: MAX_ARCHIVED_TASKS,
-      maxAgeMs: MAX_ARCHIVE_AGE_MS,
-    });
+    const k = this.ctx.keys(queue);
+    const day = this.ctx.day(now);
+    return inScriptBatches(items, (slice) =>
+      this.ctx.scripts.run(archiveScript, {
+        k,
+        items: slice,
+        now,
+        ...day,
+        maxArchived: MAX_ARCHIVED_TASKS,
+        maxAgeMs: MAX_ARCHIVE_AGE_MS,
+      }),
+    );
   }
 
   requeue(queue: string, items: LeasedItem[]): Promise<string[]> {
-    return this.ctx.scripts.run(requeueScript, { k: this.ctx.keys(queue), items });
+    const k = this.ctx.keys(queue);
+    return inScriptBatches(items, (slice) => this.ctx.scripts.run(requeueScript, { k, items: slice }));
   }
 
   extendLeases(queue: string, items: LeasedItem[], newScore: string): Promise<string[]> {
-    return this.ctx.scripts.run(extendLeaseScript, { k: this.ctx.keys(queue), items, newScore });
+    const k = this.ctx.keys(queue);
+    return inScriptBatches(items, (slice) => this.ctx.scripts.run(extendLeaseScript, { k, items: slice, newScore }));
   }
 
   forward(queue: string, now: number, limit = 1000): Promise<{ moved: number; nextDue?: number }> {
@@ -106,8 +141,13 @@ export class RedisWorkerOps implements WorkerOps {
     return values.map((v) => v ?? undefined);
   }
 
-  recover(queue: string, items: RecoverItem[], now: number): Promise<number> {
-    return this.ctx.scripts.run(recoverScript, { k: this.ctx.keys(queue), items, now, ...this.ctx.day(now) });
+  async recover(queue: string, items: RecoverItem[], now: number): Promise<number> {
+    const k = this.ctx.keys(queue);
+    const day = this.ctx.day(now);
+    const counts = await inScriptBatches(items, async (slice) => [
+      await this.ctx.scripts.run(recoverScript, { k, items: slice, now, ...day }),
+    ]);
+    return counts.reduce((a, b) => a + b, 0);
   }
 
   janitor(queue: string, now: number, batch = 500): Promise<number> {

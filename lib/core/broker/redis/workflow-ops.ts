@@ -1,10 +1,18 @@
-import type { ClaimedNode, FinishedTask, StoredWorkflow, WorkflowOps, WorkflowRecord } from '../broker.js';
+import type {
+  ClaimedNode,
+  FinishedTask,
+  StoredWorkflow,
+  StoredWorkflowOutcome,
+  WorkflowOps,
+  WorkflowRecord,
+} from '../broker.js';
 import type { RedisContext } from './context.js';
 import { NODES_PER_FIELD, WorkflowKeys } from './keys.js';
 import { namedPipeline, valueOf } from './pipeline.js';
 import {
   workflowAdvanceScript,
   workflowCancelScript,
+  workflowOutcomeScript,
   workflowClaimScript,
   workflowCreateScript,
   workflowDispatchedScript,
@@ -34,11 +42,17 @@ export class RedisWorkflowOps implements WorkflowOps {
     return this.ctx.scripts.run(workflowCreateScript, { w: this.keys(record.id), record, now });
   }
 
-  advance(id: string, finished: FinishedTask[], now: number): Promise<{ state: string; outbox: string[] }> {
+  advance(
+    id: string,
+    finished: FinishedTask[],
+    now: number,
+    wholeOutbox: boolean,
+  ): Promise<{ state: string; outbox: string[] }> {
     return this.ctx.scripts.run(workflowAdvanceScript, {
       w: this.keys(id),
       finished,
       now,
+      wholeOutbox,
       channel: this.ctx.global.workflowDone,
     });
   }
@@ -84,6 +98,10 @@ export class RedisWorkflowOps implements WorkflowOps {
       results: valueOf(r.results) as Record<string, string>,
       dispatched,
     };
+  }
+
+  outcome(id: string): Promise<StoredWorkflowOutcome | undefined> {
+    return this.ctx.scripts.run(workflowOutcomeScript, { w: this.keys(id) });
   }
 
   async register(id: string, createdAt: number, dueAt: number): Promise<void> {

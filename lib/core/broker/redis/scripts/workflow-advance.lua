@@ -4,19 +4,25 @@ did. Idempotent: a task already recorded is skipped, so a relay applied twice (a
 worker) changes nothing the second time.
 KEYS[1] meta   KEYS[2] nodes   KEYS[3] templates   KEYS[4] waiting   KEYS[5] results   KEYS[6] outbox
 KEYS[7] dispatched
-ARGV[1] now ms   ARGV[2] done channel   ARGV[3] workflow id   ARGV[4] N, then 3 values per finished task: index,
-        state (c completed, a archived, x canceled), data (result JSON, or the error as a JSON string)
-Returns: { state, outbox members... } ({ 'missing' } when the workflow does not exist or expired)
+ARGV[1] now ms   ARGV[2] done channel   ARGV[3] workflow id   ARGV[4] 1: return the whole outbox, 0: only the tasks
+        this call made ready   ARGV[5] N, then 3 values per finished task: index, state (c completed, a archived,
+        x canceled), data (result JSON, or the error as a JSON string)
+Returns: { state, outbox members... } ({ 'missing' } when the workflow does not exist or expired). A worker applying
+         its own finishes asks for what they made ready: the rest of the outbox is someone else's dispatch in flight
+         (a chord's 10,000 first tasks while the client still enqueues them), and returning it to every advance would
+         dispatch it over and over. The recovery round asks for the whole outbox: it finishes dispatches that died.
 ]]
 --- @include "workflow-finish"
 --- @include "workflow-node"
 local st = redis.call('HGET', KEYS[1], 'st')
 if not st then return { 'missing' } end
 local now = ARGV[1]
-local n = tonumber(ARGV[4])
+local whole = ARGV[4] == '1'
+local n = tonumber(ARGV[5])
 local retention = redis.call('HGET', KEYS[1], 'ret')
+local ready = { st }
 for i = 0, n - 1 do
-  local b = 5 + i * 3
+  local b = 6 + i * 3
   local k, state, data = ARGV[b], ARGV[b + 1], ARGV[b + 2]
   if redis.call('HSETNX', KEYS[5], k, state .. data) == 1 then
     local left = redis.call('HINCRBY', KEYS[1], 'left', -1)
@@ -28,6 +34,7 @@ for i = 0, n - 1 do
             if redis.call('HINCRBY', KEYS[4], d, -1) <= 0 then
               redis.call('HDEL', KEYS[4], d)
               redis.call('ZADD', KEYS[6], now, d)
+              ready[#ready + 1] = d
             end
           end
         end
@@ -41,11 +48,19 @@ for i = 0, n - 1 do
         redis.call('HSET', KEYS[1], 'fail', cjson.encode({ k = tonumber(k), s = state, e = data }))
         redis.call('DEL', KEYS[6], KEYS[4])
         local onf = redis.call('HGET', KEYS[1], 'onf')
-        if onf and onf ~= '' then redis.call('ZADD', KEYS[6], now, 'F') end
+        ready = { st }
+        if onf and onf ~= '' then
+          redis.call('ZADD', KEYS[6], now, 'F')
+          ready[2] = 'F'
+        end
         finish_workflow(st, now, retention, ARGV[2], ARGV[3])
       end
     end
   end
+end
+if not whole then
+  ready[1] = st
+  return ready
 end
 local out = redis.call('ZRANGE', KEYS[6], 0, -1)
 table.insert(out, 1, st)

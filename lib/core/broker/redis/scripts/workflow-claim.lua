@@ -8,14 +8,10 @@ Returns: { state, failure JSON or '', retention ms, then per task: index, templa
            task's), R (number of results), then R pairs: index, result (c<JSON>) }
 ]]
 --- @include "workflow-node"
+--- @include "workflow-results"
 local st = redis.call('HGET', KEYS[1], 'st')
 if not st then return { 'missing', '', '0' } end
 local out = { st, redis.call('HGET', KEYS[1], 'fail') or '', redis.call('HGET', KEYS[1], 'ret') or '0' }
-local function leaves(expr, into)
-  if type(expr) ~= 'table' then return end
-  if expr.r ~= nil then into[#into + 1] = tostring(expr.r) end
-  if expr.a ~= nil then for _, e in ipairs(expr.a) do leaves(e, into) end end
-end
 for i = 1, tonumber(ARGV[1]) do
   local k = ARGV[1 + i]
   if redis.call('ZSCORE', KEYS[6], k) then
@@ -35,17 +31,9 @@ for i = 1, tonumber(ARGV[1]) do
       out[#out + 1] = info
       local input = string.match(info, '^[^\t]*\t[^\t]*\t[^\t]*\t(.*)$')
       local deps = {}
-      if input and input ~= '' then leaves(cjson.decode(input), deps) end
+      if input and input ~= '' then expr_leaves(cjson.decode(input), deps) end
       out[#out + 1] = #deps
-      -- In chunks: unpack() takes at most a few thousand values, and a chord's callback may have 100,000 inputs.
-      for from = 1, #deps, 1000 do
-        local chunk = { unpack(deps, from, math.min(from + 999, #deps)) }
-        local values = redis.call('HMGET', KEYS[5], unpack(chunk))
-        for j, d in ipairs(chunk) do
-          out[#out + 1] = d
-          out[#out + 1] = values[j] or ''
-        end
-      end
+      append_results(deps, out)
     end
   end
 end
