@@ -8,6 +8,7 @@ import {
   TaskInspector,
   WorkflowFailedError,
   WorkflowIdConflictError,
+  SimulatedClock,
   type Task,
 } from '../../lib/core/index.js';
 import { RedisBroker } from '../../lib/core/broker/redis/redis-broker.js';
@@ -316,6 +317,50 @@ describe('workflows', () => {
         expect((await client.getWorkflow(info.id))?.result).toBe(3);
         await new Promise((r) => setTimeout(r, 100));
         expect(callbacks).toBe(1);
+      });
+    }
+  });
+
+  describe('a client failing while it creates a workflow leaves one the recovery round dispatches', () => {
+    for (const [step, part, method] of [
+      ['after the create, before its first tasks are enqueued', 'producer', 'enqueue'],
+      ['after its first tasks are enqueued, before their dispatch is recorded', 'workflow', 'dispatched'],
+    ] as const) {
+      it(step, async () => {
+        // The client's clock runs 20 s behind, so the due mark it sets (10 s ahead) is already due for the worker.
+        const broker = flakyBroker(new RedisBroker(tq.admin, tq.prefix));
+        const client = tq.client({ broker, clock: new SimulatedClock(Date.now() - 20_000) });
+        const worker = tq.worker();
+        const runs = new Map<number, number>();
+        worker.handle('part', (t: Task<number>) => {
+          runs.set(t.payload, (runs.get(t.payload) ?? 0) + 1);
+          return t.payload;
+        });
+        worker.handle('sum', (t) => (t.previous as number[]).reduce((a, b) => a + b, 0));
+        await worker.start();
+        broker.failNext(part, method, 1);
+        const parts = [1, 2, 3, 4, 5];
+        const flow = chord(
+          parts.map((n) => task('part', n)),
+          task('sum'),
+        );
+        const failed = await client.enqueueWorkflow(flow, { id: `half-${method}` }).then(
+          () => undefined,
+          (err: unknown) => err as Error,
+        );
+        expect(failed?.message).toContain(`injected fault in ${part}.${method}`);
+        const other = tq.client();
+        await waitFor(
+          async () => {
+            await worker.recoverWorkflowsNow();
+            return (await other.getWorkflow(`half-${method}`))?.state === 'completed';
+          },
+          'the recovery round to dispatch the first tasks and finish the workflow',
+          20_000,
+          100,
+        );
+        expect(await other.waitForWorkflow(`half-${method}`, { timeout: '5s' })).toBe(15);
+        expect([...runs.entries()].sort((a, b) => a[0] - b[0])).toEqual(parts.map((n) => [n, 1]));
       });
     }
   });

@@ -132,8 +132,12 @@ export interface LeasedItem {
 
 /** A finished task to complete. */
 export interface CompleteItem extends LeasedItem {
+  /** Until when the completed record is kept (0: the task is deleted). */
   retainUntilMs: number;
-  /** The message with its result, stored when retained ('' when the task is deleted). */
+  /**
+   * The message with its result, stored when retained; '' when deleted, or when retained as it is stored (a workflow
+   * task: its result lives in its workflow).
+   */
   message: string;
   unique?: UniqueLock;
   /** The result as JSON ('' when none), announced to waiters. */

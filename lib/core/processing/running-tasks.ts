@@ -10,8 +10,6 @@ export interface Run {
   readonly queue: string;
   /** Replaced when a handler chain checkpoints. */
   message: TaskMessage;
-  /** The message as it was claimed (a workflow task keeps it as its completed record: the result is the workflow's). */
-  raw: string;
   leaseScore: string;
   readonly task: LiveTask;
   timer?: Timer;

@@ -101,7 +101,6 @@ export class TaskRunner {
       id: claimed.id,
       queue,
       message,
-      raw: claimed.message,
       leaseScore,
       task,
       settled: false,
@@ -253,9 +252,10 @@ export class TaskRunner {
       const keepFor = retentionOf(message);
       if (keepFor > 0 && message.workflow) {
         // A workflow task's record outlives its step so a repeated dispatch finds it (workflow/dispatcher.ts); its
-        // result lives in the workflow, so the record stays as it was claimed (no re-encoding on the hot path).
+        // result lives in the workflow, so the record stays as stored ('': neither re-encoded nor sent back), or as
+        // its last checkpoint wrote it.
         retainUntilMs = this.p.clock.now() + keepFor;
-        stored = message.checkpoint === undefined ? run.raw : encodeMessage(message);
+        stored = '';
       } else if (keepFor > 0) {
         const now = this.p.clock.now();
         retainUntilMs = now + keepFor;

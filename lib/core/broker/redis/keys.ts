@@ -131,7 +131,7 @@ export class WorkflowKeys {
   /**
    * HASH: `st` state (running, completed, failed, canceled), `n` tasks, `left` tasks not finished, `ct` created ms,
    * `ft` finished ms, `ret` retention ms, `res` the result expression (JSON), `onf` the onFailure template ('' none),
-   * `fail` the failure (JSON).
+   * `fail` the failure (JSON), `init` the number of first-task template fields while their dispatch is not done.
    */
   readonly meta: string;
   /**
@@ -140,15 +140,22 @@ export class WorkflowKeys {
    * hash overhead each (includes/workflow-node.lua reads one).
    */
   readonly nodes: string;
-  /** HASH task index → template (what it is enqueued with), until it is dispatched. */
+  /**
+   * HASH task index → template (what it is enqueued with), until it is dispatched; and `i<floor(index / 64)>` → the
+   * templates of the first tasks (ready at creation), one per line, until their dispatch is done (meta `init` holds
+   * the number of such fields; includes/workflow-initial.lua).
+   */
   readonly templates: string;
   /** HASH task index → how many of its inputs are not completed yet (only tasks still waiting for inputs). */
   readonly waiting: string;
   /** HASH task index → `c<result JSON>` completed, `a<error JSON>` archived, `x<reason JSON>` canceled. */
   readonly results: string;
-  /** ZSET task index (or `F`, the onFailure task) → ready-at ms: ready, not yet dispatched to its queue. */
+  /**
+   * ZSET task index (or `F`, the onFailure task) → ready-at ms: made ready by an advance, not yet dispatched to its
+   * queue (first tasks are not in it: see templates).
+   */
   readonly outbox: string;
-  /** SET of task indices dispatched to their queues. */
+  /** SET holding `F` once the onFailure task was dispatched. */
   readonly dispatched: string;
 
   constructor(

@@ -347,18 +347,18 @@ interface Workflow {
 export const workflowCreateScript = script(
   'workflow-create',
   ({ w, record, now }: Workflow & { record: WorkflowRecord; now: number }) => {
-    const chunks: string[] = [];
+    // Node infos and first-task templates, 64 to a field, a line each (workflow-node.lua, workflow-initial.lua).
+    const infos: string[] = [];
+    const initial: string[] = [];
     for (let i = 0; i < record.nodes.length; i += NODES_PER_FIELD) {
-      chunks.push(
-        record.nodes
-          .slice(i, i + NODES_PER_FIELD)
-          .map((n) => n.info)
-          .join('\n'),
-      );
+      const slice = record.nodes.slice(i, i + NODES_PER_FIELD);
+      infos.push(slice.map((n) => n.info).join('\n'));
+      const firsts = slice.map((n) => (n.waitingFor === 0 ? n.template : ''));
+      initial.push(firsts.some((t) => t !== '') ? firsts.join('\n') : '');
     }
     const args: ScriptArg[] = [now, record.retentionMs, record.resultExpr, record.onFailure, record.nodes.length];
-    args.push(chunks.length, ...chunks);
-    for (const node of record.nodes) args.push(node.template, node.waitingFor);
+    args.push(infos.length, ...infos, initial.length, ...initial);
+    for (const node of record.nodes) args.push(node.waitingFor === 0 ? '' : node.template, node.waitingFor);
     return { keys: w.all(), args };
   },
   (reply) => asNumber(reply) === 1,

@@ -83,8 +83,19 @@ export class RedisWorkflowOps implements WorkflowOps {
     });
     const meta = valueOf(r.meta) as Record<string, string>;
     if (!meta || Object.keys(meta).length === 0) return undefined;
-    // A task whose template is gone was dispatched (workflow-dispatched.lua drops it).
+    // A task whose template is gone was dispatched (workflow-dispatched.lua drops it); first tasks keep theirs in
+    // `i<n>` fields until their dispatch is done (workflow-initial.lua).
     const waiting = new Set(valueOf(r.templates) as string[]);
+    const initialFields = Number(meta.init ?? 0);
+    if (initialFields > 0) {
+      const names = Array.from({ length: initialFields }, (_, i) => `i${i}`);
+      const chunks = await this.ctx.client.hmget(w.templates, ...names);
+      chunks.forEach((chunk, field) =>
+        chunk?.split('\n').forEach((t, i) => {
+          if (t !== '') waiting.add(String(field * NODES_PER_FIELD + i));
+        }),
+      );
+    }
     const dispatched: string[] = [];
     for (let k = 0; k < Number(meta.n ?? 0); k++) if (!waiting.has(String(k))) dispatched.push(String(k));
     if (Number(valueOf(r.onFailure)) === 1) dispatched.push('F');

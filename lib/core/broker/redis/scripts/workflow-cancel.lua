@@ -3,8 +3,9 @@ dispatched and did not finish (they are returned).
 KEYS[1] meta   KEYS[2] nodes   KEYS[3] templates   KEYS[4] waiting   KEYS[5] results   KEYS[6] outbox
 KEYS[7] dispatched
 ARGV[1] now ms   ARGV[2] done channel   ARGV[3] workflow id
-Returns: { 'canceled', index, node info, index, node info... } for the dispatched tasks not finished (no template
-         left, no result yet); { 'not-running:<state>' } when the workflow was not running; { 'missing' } when there
+Returns: { 'canceled', index, node info, index, node info... } for the tasks dispatched or maybe being dispatched
+         and not finished (no template of their own, no result yet: first tasks are returned while their dispatch is
+         not done, so the caller cancels whichever of them already reached their queue); { 'not-running:<state>' } when the workflow was not running; { 'missing' } when there
          is none
 ]]
 --- @include "workflow-finish"
