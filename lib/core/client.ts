@@ -16,7 +16,7 @@ export type { WaitOptions } from './result-waiter.js';
 
 /** Options of a {@link TaskClient}. */
 export interface ClientOptions extends TaskqOptions {
-  /** Time source (for delays and deadlines). @defaultValue the system clock */
+  /** Time source (for delays and deadlines). @defaultValue the store's clock for an in-memory store, else the system clock */
   clock?: Clock;
 }
 
@@ -35,7 +35,7 @@ export class TaskClient extends TaskqLifecycle {
     const limits = resolveProducerLimits(options);
     super(options, 'TaskClient', 'taskq:client');
     this.limits = limits;
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock ?? this.broker.clock ?? systemClock;
     this.bound = new ProducerBound(this.broker, limits.enqueueTimeoutMs);
     this.batcher = new EnqueueBatcher({ broker: this.broker.producer, clock: this.clock, bound: this.bound });
     this.waiter = new ResultWaiter({
