@@ -20,12 +20,11 @@ export class MemoryWakeSource implements WakeSource {
   wait(timeoutMs: number): Promise<WakeMarker | undefined> {
     if (this.closed || this.ctx.isClosed) return Promise.resolve(undefined);
     return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      let done = false;
+      const wait: { done: boolean; timer?: NodeJS.Timeout } = { done: false };
       const finish = (marker: WakeMarker | undefined): void => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
+        if (wait.done) return;
+        wait.done = true;
+        clearTimeout(wait.timer);
         this.ctx.space.unblock(sleeper);
         this.ending = undefined;
         resolve(marker);
@@ -33,8 +32,8 @@ export class MemoryWakeSource implements WakeSource {
       const sleeper: Sleeper = { queues: this.queues, wake: (queue, kind) => finish({ queue, kind }) };
       if (this.ctx.space.sleep(sleeper)) return;
       // Real time, as a blocking command's timeout is: the worker looks at its queues again after it.
-      timer = setTimeout(() => finish(undefined), Math.max(0, timeoutMs));
-      timer.unref();
+      wait.timer = setTimeout(() => finish(undefined), Math.max(0, timeoutMs));
+      wait.timer.unref();
       this.ending = () => finish(undefined);
     });
   }
