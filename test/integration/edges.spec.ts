@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { CorruptQueueError, InvalidOptionError, TaskClient, type EnqueueOptions } from '../../lib/core/index.js';
-import { useTaskq } from '../helpers/taskq.js';
+import { backends, useTaskq } from '../helpers/taskq.js';
 import { deferred, waitFor, waitForTaskState } from '../helpers/wait.js';
 
 /** Edges a fault-injection run found: long timers, out-of-range options, a corrupt queue. */
-describe('edges', () => {
-  const tq = useTaskq('edges');
+describe.each(backends)('edges (%s)', (backend) => {
+  const tq = useTaskq('edges', backend);
 
   it('a task with a 30-day timeout runs to completion (the timer does not fire at once)', async () => {
     const client = tq.client();
@@ -45,8 +45,13 @@ describe('edges', () => {
       expect((err as InvalidOptionError).field).toBe(field);
       expect((err as Error).message).toMatch(message);
     }
-    expect(await tq.admin.keys(`${tq.prefix}:*`)).toEqual([]);
+    expect(await tq.probe.isEmpty()).toBe(true);
   });
+});
+
+/** Keys overwritten by hand with the wrong Redis type. */
+describe('edges on Redis: corrupt queues', () => {
+  const tq = useTaskq('edges-redis');
 
   it('a corrupt queue rests alone: the healthy queue drains at full speed, the error names the queue and the key', async () => {
     const client = tq.client();
