@@ -40,7 +40,11 @@ export interface StateProbe {
   /** How many task records `queue` holds. */
   records(queue: string): Promise<number>;
   /** The score of `id` in a sorted structure (due time, lease, expiry), or undefined. */
-  score(queue: string, structure: 'lease' | 'scheduled' | 'retry' | 'archived' | 'completed', id: string): Promise<number | undefined>;
+  score(
+    queue: string,
+    structure: 'lease' | 'scheduled' | 'retry' | 'archived' | 'completed',
+    id: string,
+  ): Promise<number | undefined>;
   /** True when `id` is in the waiters set of `queue`. */
   isWaiter(queue: string, id: string): Promise<boolean>;
   /** The raw stored message of a task. */
@@ -83,7 +87,8 @@ export function useTaskq(label = 't', backend: Backend = 'redis') {
     state.prefix = uniquePrefix(label);
   });
 
-  const probe: StateProbe = backend === 'redis' ? redisProbe(admin!, () => state.prefix) : memoryProbe(store, () => state.prefix);
+  const probe: StateProbe =
+    backend === 'redis' ? redisProbe(admin!, () => state.prefix) : memoryProbe(store, () => state.prefix);
 
   return {
     backend,
@@ -121,7 +126,8 @@ export function useTaskq(label = 't', backend: Backend = 'redis') {
     },
     /** A bare broker of the backend (closed after the test). */
     broker(): Broker {
-      const broker = backend === 'redis' ? new RedisBroker(admin!, state.prefix) : new MemoryBroker(store(), state.prefix);
+      const broker =
+        backend === 'redis' ? new RedisBroker(admin!, state.prefix) : new MemoryBroker(store(), state.prefix);
       return track(broker, (b) => b.close());
     },
     key(queue: string, suffix: string): string {

@@ -126,10 +126,7 @@ describe.each(backends)('TaskClient (%s)', (backend) => {
     const ok = await client.enqueue('double', 21);
     const waiting = client.waitForResult<number>(ok.id);
     // Open the gate only once the wait is registered: a task finished without retention before that is gone.
-    await waitFor(
-      () => tq.probe.isWaiter('default', ok.id),
-      'waiter registered',
-    );
+    await waitFor(() => tq.probe.isWaiter('default', ok.id), 'waiter registered');
     gate.resolve();
     expect(await waiting).toBe(42);
 
