@@ -21,7 +21,8 @@ export type TaskqErrorCode =
   | 'CLOSED'
   | 'INVALID_STATE'
   | 'REDIS_UNAVAILABLE'
-  | 'CORRUPT_QUEUE';
+  | 'CORRUPT_QUEUE'
+  | 'DRAIN_LIMIT';
 
 /** Base class of every error the library throws; `code` tells them apart. */
 export class TaskqError extends Error {
@@ -227,6 +228,24 @@ export class RedisUnavailableError extends TaskqError {
   ) {
     super('REDIS_UNAVAILABLE', message, options);
     this.mayHaveWritten = options?.mayHaveWritten ?? false;
+  }
+}
+
+/**
+ * The testing kit's `drain()` ran more than `maxTasks` tasks and stopped (nothing new was started after that): most
+ * likely a handler enqueues tasks without end. `types` lists the task types that ran, the most frequent first.
+ */
+export class DrainLimitError extends TaskqError {
+  constructor(
+    readonly maxTasks: number,
+    readonly types: readonly { type: string; count: number }[],
+  ) {
+    super(
+      'DRAIN_LIMIT',
+      `drain() ran more than ${maxTasks} tasks (maxTasks) and stopped; the types that ran: ` +
+        `${types.map((t) => `${t.type} (${t.count})`).join(', ')}. A handler that enqueues tasks without end loops ` +
+        'forever; raise maxTasks if this many tasks are expected',
+    );
   }
 }
 

@@ -137,6 +137,23 @@ export class QueueState {
     }
   }
 
+  /**
+   * Deletes every task that is not running, with the unique locks and counters; running tasks, periodic entries and
+   * the pause flag stay (the testing kit's `clear()`).
+   */
+  clearWaiting(): void {
+    for (const id of [...this.tasks.keys()]) if (!this.active.has(id)) this.tasks.delete(id);
+    for (const id of [...this.waiters]) if (!this.active.has(id)) this.waiters.delete(id);
+    for (const set of [this.scheduled, this.retry, this.archived, this.completed]) set.clear();
+    this.pending.clear();
+    this.markers.clear();
+    this.locks.clear();
+    this.totals.processed = 0;
+    this.totals.failed = 0;
+    this.daily.processed.clear();
+    this.daily.failed.clear();
+  }
+
   /** True when the queue holds nothing at all (as if none of its keys existed). */
   get isEmpty(): boolean {
     return (
