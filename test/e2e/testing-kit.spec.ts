@@ -377,6 +377,26 @@ describe('the testing kit: handlers end to end', () => {
 });
 
 describe('the testing kit: periodic tasks', () => {
+  it('an entry registered through TaskqClient.newPeriodicTask fires as the clock moves', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [TaskqTestingModule.forRoot({ clock: new SimulatedClock(Date.UTC(2030, 0, 1, 12, 0, 30)) })],
+      controllers: [Heartbeats],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: ['error'] });
+    const taskq = TaskqTestHarness.connect(app);
+    await app.init();
+    const id = await app.get(TaskqClient).newPeriodicTask('@every 5m', 'stats:heartbeat', null, { id: 'five' });
+    await taskq.advance('10m');
+    const fives = taskq.enqueued('stats:heartbeat').filter((t) => t.headers['taskq-periodic-id'] === id);
+    expect(fives.map((t) => t.headers['taskq-fire-time'])).toEqual([
+      '2030-01-01T12:05:00.000Z',
+      '2030-01-01T12:10:00.000Z',
+    ]);
+    expect(await app.get(TaskqClient).removePeriodicTask(id)).toBe(true);
+    await app.close();
+    seen.length = 0;
+  });
+
   it('a periodic task fires once per tick as the clock moves', async () => {
     const moduleRef = await Test.createTestingModule({
       imports: [TaskqTestingModule.forRoot({ clock: new SimulatedClock(Date.UTC(2030, 0, 1, 12, 0, 30)) })],
