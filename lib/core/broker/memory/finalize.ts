@@ -42,11 +42,13 @@ export function completeTasks(
   }
   const { day, expireAt } = counterDay(now);
   q.bump('processed', owned.length, day, expireAt);
-  q.announce(
-    owned.map((i) => i.id),
-    'completed',
-    owned.map((i) => (i.resultJson === '' ? null : (JSON.parse(i.resultJson) as unknown))),
-  );
+  if (q.waiters.size > 0) {
+    q.announce(
+      owned.map((i) => i.id),
+      'completed',
+      owned.map((i) => (i.resultJson === '' ? null : (JSON.parse(i.resultJson) as unknown))),
+    );
+  }
   return lost;
 }
 

@@ -32,7 +32,8 @@ export class QueueState {
   readonly tasks = new Map<string, string>();
   readonly pending = new PendingList();
   readonly active = new Set<string>();
-  readonly lease = new SortedSet();
+  /** Written by every claim and acknowledgement, read in order by the recoverer now and then: lazy. */
+  readonly lease = new SortedSet(true);
   readonly scheduled = new SortedSet();
   readonly retry = new SortedSet();
   readonly archived = new SortedSet();
