@@ -134,8 +134,9 @@ export class TaskqTestHarness {
   }
 
   /**
-   * Runs every ready task through the app's TaskqServer, including tasks the handlers enqueue, until nothing is ready
-   * (scheduled and retry tasks wait for {@link advance}); returns the attempts that finished, in order.
+   * Runs every ready task of the queues the app's TaskqServer serves (`server.queues`) through it, including tasks the
+   * handlers enqueue, until nothing is ready (scheduled and retry tasks wait for {@link advance}); returns the attempts
+   * that finished, in order.
    * @throws DrainLimitError when more than `maxTasks` ran (nothing new starts after that; the running ones finish)
    * @throws InvalidStateError without a TaskqServer to run them (a bare testing module)
    */
