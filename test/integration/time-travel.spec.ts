@@ -14,10 +14,13 @@ const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
 describe.each(backends)('time travel with a SimulatedClock (%s)', (backend) => {
   const tq = useTaskq('time', backend);
 
-  /** Moves the clock timer by timer; between timers the engine settles (Redis: a few ms for the round trips). */
+  /**
+   * Moves the clock timer by timer; between timers the engine settles: in memory until the store is quiet, on Redis for
+   * 10 ms of round trips (ample on this machine; a heartbeat two intervals late would be needed to lose a lease).
+   */
   const advance = (clock: SimulatedClock, ms: number): Promise<void> =>
     advanceClock(clock, ms, () =>
-      backend === 'memory' ? settleStore(tq.store, clock) : new Promise((r) => setTimeout(r, 4)),
+      backend === 'memory' ? settleStore(tq.store, clock) : new Promise((r) => setTimeout(r, 10)),
     );
 
   it('a delayed task runs once the clock reaches its time, not before', async () => {
