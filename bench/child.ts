@@ -9,7 +9,7 @@ import type { Adapter, LibName } from './adapters/types.js';
 import { ServerProbe } from './redis.js';
 import type { WorkloadContext } from './workloads/context.js';
 
-export type WorkloadName = 'throughput' | 'enqueue' | 'latency' | 'delayed' | 'idle' | 'memory';
+export type WorkloadName = 'throughput' | 'enqueue' | 'latency' | 'delayed' | 'idle' | 'memory' | 'kitdrain';
 
 export interface ChildSpec {
   lib: LibName;
@@ -47,6 +47,8 @@ async function loadAdapter(lib: LibName, url: string): Promise<Adapter> {
       return (await import('./adapters/taskq.js')).taskqAdapter(url);
     case 'nest':
       return (await import('./adapters/nest.js')).nestAdapter(url);
+    case 'memory':
+      return (await import('./adapters/memory.js')).memoryAdapter();
   }
 }
 
@@ -65,6 +67,8 @@ async function runWorkload(ctx: WorkloadContext, spec: ChildSpec): Promise<unkno
       return (await import('./workloads/idle.js')).idleCommands(ctx, params);
     case 'memory':
       return (await import('./workloads/memory.js')).memoryPerTask(ctx, params);
+    case 'kitdrain':
+      return (await import('./workloads/kit-drain.js')).kitDrain(ctx, params);
   }
 }
 

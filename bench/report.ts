@@ -7,6 +7,7 @@ import { median, summarize, type LatencySummary } from './stats.js';
 import type { DelayedResult } from './workloads/delayed.js';
 import type { EnqueueResult } from './workloads/enqueue.js';
 import type { IdleResult } from './workloads/idle.js';
+import type { KitDrainResult } from './workloads/kit-drain.js';
 import type { LatencyResult } from './workloads/latency.js';
 import type { MemoryResult } from './workloads/memory.js';
 import type { ThroughputResult } from './workloads/throughput.js';
@@ -20,6 +21,9 @@ export interface RawResults {
   delayed: PerLib<unknown>;
   idle: PerLib<unknown>;
   memory: PerLib<unknown>;
+  /** The throughput drain on both backends: `taskq` (Redis) and `memory`. */
+  inmemory: PerLib<unknown>;
+  kitDrain: unknown[];
 }
 
 export interface Check {
@@ -29,6 +33,8 @@ export interface Check {
   taskq?: number;
   nest?: number;
   bullmq?: number;
+  /** The in-memory backend's figure. */
+  memory?: number;
   /** The compared ratio (e.g. taskq / BullMQ), when the target is a ratio. */
   ratio?: number;
   target: string;
@@ -127,6 +133,12 @@ export function buildReport(
     }),
   );
   const idle = Object.fromEntries(Object.entries(raw.idle).map(([k, v]) => [k, (v as IdleResult[])[0]]));
+  const inmemory = Object.fromEntries(
+    Object.entries(raw.inmemory).map(([k, v]) => [k, throughputSummary(v as ThroughputResult[])]),
+  );
+  const kitDrain = raw.kitDrain[0] as KitDrainResult | undefined;
+  const inmemoryRounds = (lib: LibName): number[] =>
+    ((raw.inmemory[lib] ?? []) as ThroughputResult[]).map((r) => r.tasksPerSec);
   const memory = Object.fromEntries(Object.entries(raw.memory).map(([k, v]) => [k, (v as MemoryResult[])[0]]));
   const tpRounds = (lib: LibName): number[] =>
     ((raw.throughput[lib] ?? []) as ThroughputResult[]).map((r) => r.tasksPerSec);
@@ -344,6 +356,31 @@ export function buildReport(
     target: '<= 0.75x',
     pass: ok(memRatio, (r) => r <= 0.75),
   });
+  ratioCheck(
+    'inmemory-drain',
+    'drain 20k no-op, conc 100: memory:// / Redis',
+    'tasks/s',
+    inmemory.memory?.tasksPerSec,
+    inmemory.taskq?.tasksPerSec,
+    3,
+    { taskq: inmemory.taskq?.tasksPerSec, memory: inmemory.memory?.tasksPerSec },
+  );
+  checks.push({
+    id: 'kit-drain',
+    what: `testing kit drain() of ${kitDrain?.tasks ?? 1000} tasks, fresh process`,
+    unit: 'ms',
+    memory: kitDrain?.firstMs,
+    target: '< 1000 ms',
+    pass: ok(kitDrain?.firstMs, (v) => v < 1000),
+  });
+  checks.push({
+    id: 'kit-drain-warm',
+    what: 'testing kit drain(), warm (median)',
+    unit: 'ms',
+    memory: kitDrain?.warmMs,
+    target: 'info',
+    pass: null,
+  });
   if (scheduler && 'multi' in scheduler) {
     const { multi, single } = scheduler;
     checks.push({
@@ -387,6 +424,7 @@ export function buildReport(
       enqueueBulk: pairedRatio(enqRounds('taskq', 'bulk'), enqRounds('bullmq', 'bulk')),
       enqueueSingle: pairedRatio(enqRounds('taskq', 'single'), enqRounds('bullmq', 'single')),
       latencyP99: p99Ratio,
+      inmemoryDrain: pairedRatio(inmemoryRounds('memory'), inmemoryRounds('taskq')),
     },
     summary: {
       throughput: tp,
@@ -396,10 +434,13 @@ export function buildReport(
       delayed,
       idle,
       memory,
+      inmemory,
+      kitDrain,
     },
     rounds: {
       throughput: raw.throughput,
       enqueue: raw.enqueue,
+      inmemory: raw.inmemory,
       latency: { taskq: stripSamples(raw.latency.taskq), bullmq: stripSamples(raw.latency.bullmq) },
     },
     scheduler,
@@ -419,13 +460,14 @@ function fmt(v: number | undefined): string {
 
 /** Prints the checks as an aligned table on stdout. */
 export function printTable(report: Report): void {
-  const header = ['workload', 'unit', 'taskq', 'nest', 'BullMQ', 'ratio', 'target', 'result'];
+  const header = ['workload', 'unit', 'taskq', 'nest', 'BullMQ', 'memory', 'ratio', 'target', 'result'];
   const rows = report.checks.map((c) => [
     c.what,
     c.unit,
     fmt(c.taskq),
     fmt(c.nest),
     fmt(c.bullmq),
+    fmt(c.memory),
     c.ratio === undefined ? '' : `${fmt(c.ratio)}x`,
     c.target,
     c.pass === null ? (c.target === 'info' ? '' : 'n/a') : c.pass ? 'PASS' : 'FAIL',
@@ -433,7 +475,7 @@ export function printTable(report: Report): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]): string =>
     cells
-      .map((cell, i) => (i === 0 || i === 1 || i === 6 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .map((cell, i) => (i === 0 || i === 1 || i === 7 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
       .join('  ');
   const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
   const failed = report.checks.filter((c) => c.pass === false).map((c) => c.id);
@@ -442,7 +484,7 @@ export function printTable(report: Report): void {
   const p = report.pairedRatios;
   out.push(
     `median of per-round ratios: throughput core ${fmt(p.throughputCore)}x, nest ${fmt(p.throughputNest)}x, nest/core ${fmt(p.throughputNestVsCore)}x, ` +
-      `enqueueMany ${fmt(p.enqueueBulk)}x, enqueue ${fmt(p.enqueueSingle)}x`,
+      `enqueueMany ${fmt(p.enqueueBulk)}x, enqueue ${fmt(p.enqueueSingle)}x, memory:// drain / Redis ${fmt(p.inmemoryDrain)}x`,
   );
   process.stdout.write(`${out.join('\n')}\n`);
 }

@@ -5,7 +5,7 @@
  * with the ratios and targets. Exit code 0 even when a target fails; non-zero only when the bench itself breaks.
  *
  * Environment: BENCH_ROUNDS (measured rounds, default 7), BENCH_QUICK=1 (smaller, ~2 min; full run ~8 min), BENCH_PIN=0 (no taskset),
- * BENCH_LIBS=taskq,bullmq (subset), BENCH_ONLY=throughput,enqueue,... (subset of workloads), BENCH_PROFILE=1 (also
+ * BENCH_LIBS=taskq,bullmq (subset), BENCH_ONLY=throughput,enqueue,inmemory,... (subset of workloads), BENCH_PROFILE=1 (also
  * a --cpu-prof run of the taskq drain, summarised).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -62,6 +62,9 @@ export const PARAMS = {
   delayedRounds: QUICK ? 1 : 3,
   idle: { seconds: QUICK ? 5 : 12, concurrency: 100 },
   memory: { tasks: QUICK ? 20_000 : 50_000, batch: 1_000 },
+  // The in-memory backend against Redis: the throughput drain at 20k tasks in either mode (the target's figure).
+  inmemory: { tasks: 20_000, concurrency: 100, warmup: 20_000, batch: 1_000 },
+  kitDrain: { tasks: 1_000, warmRounds: QUICK ? 3 : 5 },
 };
 
 function log(message: string): void {
@@ -151,7 +154,16 @@ async function main(): Promise<void> {
   log(
     `redis-server ${redis.version} on ${redis.url}${PIN ? ' pinned to CPU 0, Node workers to CPU 1' : ' (not pinned)'}; ${ROUNDS} rounds + 1 warm-up${QUICK ? ', quick' : ''}`,
   );
-  const raw: RawResults = { throughput: {}, enqueue: {}, latency: {}, delayed: {}, idle: {}, memory: {} };
+  const raw: RawResults = {
+    throughput: {},
+    enqueue: {},
+    latency: {},
+    delayed: {},
+    idle: {},
+    memory: {},
+    inmemory: {},
+    kitDrain: [],
+  };
   const push = (bucket: Record<string, unknown[]>, lib: LibName, value: unknown): void => {
     (bucket[lib] ??= []).push(value);
   };
@@ -177,7 +189,15 @@ async function main(): Promise<void> {
           if (round > 0) push(raw.enqueue, lib, r);
         }
       }
+      if (wanted('inmemory')) {
+        // The same core drain on both backends; BENCH_LIBS does not apply (the comparison is the point).
+        for (const lib of order(['taskq', 'memory'] as LibName[], round)) {
+          const r = await child(lib, 'throughput', round, PARAMS.inmemory);
+          if (round > 0) push(raw.inmemory, lib, r);
+        }
+      }
     }
+    if (wanted('inmemory')) raw.kitDrain.push(await child('memory', 'kitdrain', 1, PARAMS.kitDrain));
     if (wanted('latency')) {
       for (let round = 1; round <= PARAMS.latencyRounds; round++) {
         for (const lib of order(coreLibs, round))

@@ -5,7 +5,8 @@
 import type { Redis } from 'ioredis';
 import type { ServerProbe } from '../redis.js';
 
-export type LibName = 'taskq' | 'nest' | 'bullmq';
+/** The libraries (and backends) under test; `memory` is taskq's core on its in-memory backend. */
+export type LibName = 'taskq' | 'nest' | 'bullmq' | 'memory';
 
 /** The task type (BullMQ job name) every workload uses. */
 export const TASK_TYPE = 'noop';

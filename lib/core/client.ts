@@ -10,6 +10,7 @@ import { ProducerBound } from './producer-bound.js';
 import { resolveProducerLimits, type ProducerLimits } from './producer-options.js';
 import { ResultWaiter, type WaitOptions } from './result-waiter.js';
 import type { TaskInfo } from './task.js';
+import { resolveTaskRef, type TaskDefinition } from './task-definition.js';
 import { toTaskInfo } from './task-info.js';
 import { uniqueLockOf } from './unique-lock.js';
 import { WorkflowDispatcher } from './workflow/dispatcher.js';
@@ -22,7 +23,7 @@ export type { WaitOptions } from './result-waiter.js';
 
 /** Options of a {@link TaskClient}. */
 export interface ClientOptions extends TaskqOptions {
-  /** Time source (for delays and deadlines). @defaultValue the system clock */
+  /** Time source (for delays and deadlines). @defaultValue the store's clock for an in-memory store, else the system clock */
   clock?: Clock;
 }
 
@@ -42,7 +43,7 @@ export class TaskClient extends TaskqLifecycle {
     const limits = resolveProducerLimits(options);
     super(options, 'TaskClient', 'taskq:client');
     this.limits = limits;
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock ?? this.broker.clock ?? systemClock;
     this.bound = new ProducerBound(this.broker, limits.enqueueTimeoutMs);
     this.batcher = new EnqueueBatcher({ broker: this.broker.producer, clock: this.clock, bound: this.bound });
     this.waiter = new ResultWaiter({
@@ -65,14 +66,30 @@ export class TaskClient extends TaskqLifecycle {
   }
 
   /**
-   * Enqueues one task.
+   * Enqueues one task, of a type or of a {@link TaskDefinition} (its payload type-checked, its options the defaults
+   * that `options` override).
    * @throws InvalidOptionError for an invalid type, option or unencodable payload (nothing is written).
    * @throws DuplicateTaskError when `unique` and the lock is held; TaskIdConflictError when `taskId` exists.
    */
-  async enqueue<P>(type: string, payload: P, options?: EnqueueOptions): Promise<TaskInfo<P>> {
+  enqueue<P, R>(task: TaskDefinition<P, R>, payload: NoInfer<P>, options?: EnqueueOptions): Promise<TaskInfo<P, R>>;
+  enqueue<P>(type: string, payload: P, options?: EnqueueOptions): Promise<TaskInfo<P>>;
+  async enqueue(
+    task: string | TaskDefinition<never, unknown>,
+    payload: unknown,
+    options?: EnqueueOptions,
+  ): Promise<TaskInfo> {
     this.assertOpen();
-    const task = prepareTask(type, payload, options, false, this.clock.now(), this.codec, this.limits.maxPayloadSize);
-    return (await this.batcher.submit(task)) as TaskInfo<P>;
+    const ref = resolveTaskRef(task, options);
+    const prepared = prepareTask(
+      ref.type,
+      payload,
+      ref.options,
+      false,
+      this.clock.now(),
+      this.codec,
+      this.limits.maxPayloadSize,
+    );
+    return this.batcher.submit(prepared);
   }
 
   /**
@@ -80,7 +97,9 @@ export class TaskClient extends TaskqLifecycle {
    * validated before anything is written. A task that hits a unique lock or an id conflict rejects the whole call
    * with that error after the others were written; use `enqueue` for per-task outcomes.
    */
-  async enqueueMany(tasks: { type: string; payload: unknown; options?: EnqueueOptions }[]): Promise<TaskInfo[]> {
+  async enqueueMany(
+    tasks: { type: string | TaskDefinition<never, unknown>; payload: unknown; options?: EnqueueOptions }[],
+  ): Promise<TaskInfo[]> {
     this.assertOpen();
     if (!Array.isArray(tasks))
       throw new InvalidOptionError('tasks', 'expected an array of { type, payload, options? }');
@@ -88,7 +107,8 @@ export class TaskClient extends TaskqLifecycle {
     const prepared = tasks.map((t, i) => {
       if (typeof t !== 'object' || t === null)
         throw new InvalidOptionError(`tasks[${i}]`, 'expected { type, payload, options? }');
-      return prepareTask(t.type, t.payload, t.options, false, now, this.codec, this.limits.maxPayloadSize);
+      const ref = resolveTaskRef(t.type, t.options);
+      return prepareTask(ref.type, t.payload, ref.options, false, now, this.codec, this.limits.maxPayloadSize);
     });
     return this.batcher.submitMany(prepared);
   }
@@ -97,17 +117,38 @@ export class TaskClient extends TaskqLifecycle {
    * Enqueues a task and waits for its result, registering the wait atomically with the enqueue (so even a task
    * finished within microseconds is not missed). Rejects with TaskFailedError once the task is archived.
    */
-  async enqueueAndWait<R>(
+  enqueueAndWait<P, R>(
+    task: TaskDefinition<P, R>,
+    payload: NoInfer<P>,
+    options?: EnqueueOptions,
+    wait?: Omit<WaitOptions, 'queue'>,
+  ): Promise<{ info: TaskInfo<P, R>; result: Promise<R> }>;
+  enqueueAndWait<R>(
     type: string,
     payload: unknown,
     options?: EnqueueOptions,
+    wait?: Omit<WaitOptions, 'queue'>,
+  ): Promise<{ info: TaskInfo; result: Promise<R> }>;
+  async enqueueAndWait(
+    typeOrTask: string | TaskDefinition<never, unknown>,
+    payload: unknown,
+    options?: EnqueueOptions,
     wait: Omit<WaitOptions, 'queue'> = {},
-  ): Promise<{ info: TaskInfo; result: Promise<R> }> {
+  ): Promise<{ info: TaskInfo; result: Promise<unknown> }> {
     this.assertOpen();
-    const task = prepareTask(type, payload, options, true, this.clock.now(), this.codec, this.limits.maxPayloadSize);
+    const ref = resolveTaskRef(typeOrTask, options);
+    const task = prepareTask(
+      ref.type,
+      payload,
+      ref.options,
+      true,
+      this.clock.now(),
+      this.codec,
+      this.limits.maxPayloadSize,
+    );
     const queue = task.info.queue;
     await this.bound.run(() => this.waiter.subscribe(queue));
-    const result = this.waiter.await<R>(queue, task.info.id, wait, false);
+    const result = this.waiter.await<unknown>(queue, task.info.id, wait, false);
     result.catch(() => undefined);
     try {
       await this.batcher.submit(task);

@@ -25,7 +25,8 @@ export type TaskqErrorCode =
   | 'WORKFLOW_FAILED'
   | 'WORKFLOW_ID_CONFLICT'
   | 'WORKFLOW_NOT_FOUND'
-  | 'WORKFLOW_CANCELED';
+  | 'WORKFLOW_CANCELED'
+  | 'DRAIN_LIMIT';
 
 /** Base class of every error the library throws; `code` tells them apart. */
 export class TaskqError extends Error {
@@ -253,6 +254,24 @@ export class WorkflowFailedError extends TaskqError {
     super(
       'WORKFLOW_FAILED',
       `workflow "${workflowId}" failed: task "${failure.taskId}" (${failure.type}): ${failure.error}`,
+    );
+  }
+}
+
+/**
+ * The testing kit's `drain()` ran more than `maxTasks` tasks and stopped (nothing new was started after that): most
+ * likely a handler enqueues tasks without end. `types` lists the task types that ran, the most frequent first.
+ */
+export class DrainLimitError extends TaskqError {
+  constructor(
+    readonly maxTasks: number,
+    readonly types: readonly { type: string; count: number }[],
+  ) {
+    super(
+      'DRAIN_LIMIT',
+      `drain() ran more than ${maxTasks} tasks (maxTasks) and stopped; the types that ran: ` +
+        `${types.map((t) => `${t.type} (${t.count})`).join(', ')}. A handler that enqueues tasks without end loops ` +
+        'forever; raise maxTasks if this many tasks are expected',
     );
   }
 }

@@ -44,6 +44,7 @@ export { JSON_CODEC, type PayloadCodec } from './payload-codec.js';
 export type { LifecycleEvents, WorkerEvents, BrokerStatus } from './events.js';
 export { parseDuration, type Duration } from './duration.js';
 export type { Task, TaskInfo, TaskState, TaskHandlerFn } from './task.js';
+export { defineTask, type TaskDefinition, type PayloadOf, type ResultOf } from './task-definition.js';
 export { TASK_STATES } from './task.js';
 export { systemClock, SimulatedClock, type Clock } from './clock.js';
 export {

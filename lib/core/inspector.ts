@@ -72,7 +72,7 @@ export const MAX_PAGE_SIZE = 1000;
 
 /** Options of a {@link TaskInspector}. */
 export interface InspectorOptions extends TaskqOptions {
-  /** Source of time (for latency and the day of the daily counters). @defaultValue the system clock */
+  /** Source of time (for latency and the day of the daily counters). @defaultValue the store's clock for an in-memory store, else the system clock */
   clock?: Clock;
 }
 
@@ -107,7 +107,7 @@ export class TaskInspector extends TaskqLifecycle {
    */
   constructor(options: InspectorOptions & BrokerInternals = {}) {
     super(options, 'TaskInspector', 'taskq:inspector');
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock ?? this.broker.clock ?? systemClock;
   }
 
   /** Every registered queue name (every queue a task was ever enqueued to or a worker served), sorted. */

@@ -28,7 +28,7 @@ const SHUTDOWN_WRITE_GRACE_MS = 1_000;
 
 /** Extra knobs for tests and embedding. */
 export interface WorkerInternals extends BrokerInternals {
-  /** Time source. @defaultValue the system clock */
+  /** Time source. @defaultValue the store's clock for an in-memory store, else the system clock */
   clock?: Clock;
   /** How long `start()` waits for Redis. @defaultValue 10s */
   startTimeout?: number;
@@ -69,7 +69,7 @@ export class TaskWorker extends TaskqLifecycle<WorkerEvents> {
     const resolved = resolveWorkerOptions(options);
     super(options, 'TaskWorker', 'taskq:worker');
     this.options = resolved;
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock ?? this.broker.clock ?? systemClock;
     this.startTimeoutMs = options.startTimeout ?? DEFAULT_START_TIMEOUT_MS;
     let everReady = false;
     this.broker.on('status', (status) => {

@@ -1,4 +1,6 @@
 import { MessagePattern } from '@nestjs/microservices';
+import type { Observable } from 'rxjs';
+import type { TaskDefinition } from '../core/task-definition.js';
 import { TASKQ_EXTRAS_KEY, TASKQ_TRANSPORT } from './taskq.constants.js';
 
 /** Options of {@link TaskHandler}. */
@@ -54,6 +56,19 @@ export function describeMethod(target: object, key: string | symbol): string {
   return `${(owner as { name?: string }).name ?? 'anonymous'}.${String(key)}`;
 }
 
+/** What a handler of a definition with result `R` may return: the result, a promise of it, or a stream ending with it. */
+export type TaskHandlerResult<R> = R | Promise<R> | Observable<R>;
+
+/**
+ * The decorator `@TaskHandler(definition)` returns: the method must take the payload type first (if it takes
+ * anything) and return the result type.
+ */
+export type TypedTaskHandlerDecorator<P, R> = <T extends (payload: P, ...rest: never[]) => TaskHandlerResult<R>>(
+  target: object,
+  key: string | symbol,
+  descriptor: TypedPropertyDescriptor<T>,
+) => TypedPropertyDescriptor<T>;
+
 /**
  * Binds a controller method to a task type, on the taskq transport only. Guards, interceptors, pipes and exception
  * filters apply as to any Nest handler. The method's return value (or the last value of a returned Observable) is
@@ -66,10 +81,22 @@ export function describeMethod(target: object, key: string | symbol): string {
  * The class must be a `@Controller()` (Nest discovers handlers only on controllers). Two methods for one type, or an
  * empty type, make the server's `listen()` fail naming the methods.
  *
- * @param type the task type, e.g. `'email:welcome'`
+ * With a definition from `defineTask<P, R>()`, the method is type-checked: its first parameter (the `@Payload()`)
+ * takes `P`, and it returns `R` (or a promise or stream of it).
+ *
+ * @param task the task type, e.g. `'email:welcome'`, or its definition
  * @param options `step` makes the method one step of a handler chain (see {@link TaskHandlerOptions.step})
  */
-export function TaskHandler(type: string, options: TaskHandlerOptions = {}): MethodDecorator {
+export function TaskHandler<P, R>(
+  task: TaskDefinition<P, R>,
+  options?: TaskHandlerOptions,
+): TypedTaskHandlerDecorator<P, R>;
+export function TaskHandler(type: string, options?: TaskHandlerOptions): MethodDecorator;
+export function TaskHandler(
+  task: string | TaskDefinition<never, unknown>,
+  options: TaskHandlerOptions = {},
+): <T>(target: object, key: string | symbol, descriptor: TypedPropertyDescriptor<T>) => TypedPropertyDescriptor<T> {
+  const type = typeof task === 'object' && task !== null ? task.type : task;
   return (target, key, descriptor) => {
     const meta: TaskHandlerMetadata = { type, handler: describeMethod(target, key) };
     if (options.step !== undefined) meta.step = options.step;

@@ -1,4 +1,5 @@
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
+import { isMemoryConnection } from '../core/broker/open-broker.js';
 import { TaskClient } from '../core/client.js';
 import type { WaitOptions } from '../core/client.js';
 import { parseDuration, type Duration } from '../core/duration.js';
@@ -11,6 +12,8 @@ import { TaskScheduler } from '../core/periodic/scheduler.js';
 import type { TaskInfo } from '../core/task.js';
 import type { Flow } from '../core/workflow/flow.js';
 import type { WorkflowInfo, WorkflowOptions } from '../core/workflow/types.js';
+import { isTaskDefinition, resolveTaskRef, type TaskDefinition } from '../core/task-definition.js';
+import type { Observable } from 'rxjs';
 import { TaskRecord } from './task-record.js';
 import { codecFromNest, type TaskqDeserializer, type TaskqSerializer } from './taskq-codec.js';
 import { TaskqStatus, type TaskqClientEvents } from './taskq.events.js';
@@ -85,15 +88,20 @@ export class TaskqClient extends ClientProxy<TaskqClientEvents, TaskqStatus> {
    * @throws InvalidOptionError for an invalid type, option or unserializable payload (nothing is written);
    *   DuplicateTaskError (unique lock held); TaskIdConflictError (taskId exists)
    */
-  async newTask<P>(type: string, payload: P, options?: EnqueueOptions): Promise<TaskInfo<P>> {
-    return this.getCore().enqueue(type, payload, options);
+  newTask<P, R>(task: TaskDefinition<P, R>, payload: NoInfer<P>, options?: EnqueueOptions): Promise<TaskInfo<P, R>>;
+  newTask<P>(type: string, payload: P, options?: EnqueueOptions): Promise<TaskInfo<P>>;
+  async newTask(task: string | TaskDefinition<never, unknown>, payload: unknown, options?: EnqueueOptions) {
+    // The core takes a type or a definition alike; its overloads only type-check the payload, done above already.
+    return this.getCore().enqueue(task as string, payload, options);
   }
 
   /**
    * Enqueues many tasks in one round trip (TaskClient.enqueueMany): every task is validated before anything is
    * written; a unique lock or id conflict rejects the whole call after the others were written.
    */
-  async newTasks(tasks: { type: string; payload: unknown; options?: EnqueueOptions }[]): Promise<TaskInfo[]> {
+  async newTasks(
+    tasks: { type: string | TaskDefinition<never, unknown>; payload: unknown; options?: EnqueueOptions }[],
+  ): Promise<TaskInfo[]> {
     return this.getCore().enqueueMany(tasks);
   }
 
@@ -183,6 +191,32 @@ export class TaskqClient extends ClientProxy<TaskqClientEvents, TaskqStatus> {
     if (this.core) this.core.on(event, listener as never);
   }
 
+  /**
+   * `send(type | definition, payload | TaskRecord)`: enqueues and emits the handler's result. With a
+   * {@link TaskDefinition} the payload is type-checked, the result typed, and the definition's options are the
+   * defaults of the TaskRecord's.
+   */
+  override send<R, P>(pattern: TaskDefinition<P, R>, data: NoInfer<P> | TaskRecord<NoInfer<P>>): Observable<R>;
+  // `any` defaults exactly as Nest's ClientProxy.send, so untyped calls keep compiling as they do on any transport.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  override send<TResult = any, TInput = any>(pattern: string, data: TInput): Observable<TResult>;
+  override send(pattern: string | TaskDefinition<never, unknown>, data: unknown): Observable<unknown> {
+    const [type, packet] = withDefinition(pattern, data);
+    return super.send(type, packet);
+  }
+
+  /** `emit(type | definition, payload | TaskRecord)`: enqueues and emits the TaskInfo (see {@link send}). */
+  override emit<R, P>(
+    pattern: TaskDefinition<P, R>,
+    data: NoInfer<P> | TaskRecord<NoInfer<P>>,
+  ): Observable<TaskInfo<P, R>>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  override emit<TResult = any, TInput = any>(pattern: string, data: TInput): Observable<TResult>;
+  override emit(pattern: string | TaskDefinition<never, unknown>, data: unknown): Observable<unknown> {
+    const [type, packet] = withDefinition(pattern, data);
+    return super.emit(type, packet);
+  }
+
   /** `emit(type, payload | TaskRecord)`: enqueues and resolves with the TaskInfo. */
   protected async dispatchEvent<T = TaskInfo>(packet: ReadPacket): Promise<T> {
     const { type, payload, options } = this.unpack(packet);
@@ -254,8 +288,11 @@ export class TaskqClient extends ClientProxy<TaskqClientEvents, TaskqStatus> {
 
   private getScheduler(): TaskScheduler {
     if (this.scheduler) return this.scheduler;
-    // Shares the core client's command connection (a connection it does not own, so it never closes it).
-    const scheduler = new TaskScheduler({ ...this.coreOptions, connection: this.getCore().redis });
+    // Shares the core client's command connection (a connection it does not own, so it never closes it); in memory,
+    // the store.
+    const { connection } = this.coreOptions;
+    const shared = isMemoryConnection(connection) ? connection : this.getCore().redis;
+    const scheduler = new TaskScheduler({ ...this.coreOptions, connection: shared });
     this.scheduler = scheduler;
     return scheduler;
   }
@@ -277,4 +314,16 @@ function resolveSendTimeout(value: Duration | false | undefined, field: string):
   const ms = parseDuration(value, field);
   if (ms === 0) throw new InvalidOptionError(field, 'got 0; expected a positive duration, or false to wait forever');
   return ms;
+}
+
+/**
+ * The pattern and data a definition stands for: its type, and the payload in a TaskRecord whose options start from
+ * the definition's. A missing payload is passed on as it is, so Nest refuses it as for any pattern.
+ */
+function withDefinition(pattern: string | TaskDefinition<never, unknown>, data: unknown): [string, unknown] {
+  if (!isTaskDefinition(pattern)) return [pattern as string, data];
+  if (data === undefined || data === null) return [pattern.type, data];
+  const record = data instanceof TaskRecord ? (data as TaskRecord) : new TaskRecord(data);
+  const { options } = resolveTaskRef(pattern, record.options);
+  return [pattern.type, new TaskRecord(record.data, options)];
 }

@@ -10,6 +10,12 @@ export const TASKQ_EXTRAS_KEY = 'taskq';
 /** Injection token of the options given to `TaskqModule.forRoot` / `forRootAsync`. */
 export const TASKQ_MODULE_OPTIONS = Symbol('TASKQ_MODULE_OPTIONS');
 
+/**
+ * @internal The options as the app configured them; {@link TASKQ_MODULE_OPTIONS} is an alias of it that the testing
+ * kit overrides (same options, in-memory connection) without losing the app's own factory.
+ */
+export const TASKQ_CONFIGURED_OPTIONS = Symbol('TASKQ_CONFIGURED_OPTIONS');
+
 /** Default `source` under which a server syncs its `@PeriodicTask` entries. */
 export const DEFAULT_PERIODIC_SOURCE = 'nest';
 

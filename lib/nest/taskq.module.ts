@@ -10,7 +10,7 @@ import {
 import { TaskInspector } from '../core/inspector.js';
 import { codecFromNest } from './taskq-codec.js';
 import { TaskqClient, type TaskqClientOptions } from './taskq.client.js';
-import { TASKQ_MODULE_OPTIONS } from './taskq.constants.js';
+import { TASKQ_CONFIGURED_OPTIONS, TASKQ_MODULE_OPTIONS } from './taskq.constants.js';
 import { TaskqLifecycle } from './taskq.lifecycle.js';
 import { TaskqServer, type TaskqServerOptions } from './taskq.server.js';
 
@@ -99,13 +99,13 @@ const serverProvider: FactoryProvider<TaskqServer> = {
 export class TaskqModule {
   /** Registers the module with static options. */
   static forRoot(options: TaskqModuleOptions = {}): DynamicModule {
-    return TaskqModule.build([{ provide: TASKQ_MODULE_OPTIONS, useValue: options }], []);
+    return TaskqModule.build([{ provide: TASKQ_CONFIGURED_OPTIONS, useValue: options }], []);
   }
 
   /** Registers the module with options from a DI factory. */
   static forRootAsync(options: TaskqModuleAsyncOptions): DynamicModule {
     const optionsProvider: FactoryProvider<TaskqModuleOptions> = {
-      provide: TASKQ_MODULE_OPTIONS,
+      provide: TASKQ_CONFIGURED_OPTIONS,
       useFactory: options.useFactory,
       inject: options.inject ?? [],
     };
@@ -117,7 +117,15 @@ export class TaskqModule {
       module: TaskqModule,
       global: true,
       imports,
-      providers: [...providers, clientProvider, inspectorProvider, serverProvider, TaskqLifecycle],
+      // TASKQ_MODULE_OPTIONS aliases the configured options, so the testing kit can override it alone.
+      providers: [
+        ...providers,
+        { provide: TASKQ_MODULE_OPTIONS, useExisting: TASKQ_CONFIGURED_OPTIONS },
+        clientProvider,
+        inspectorProvider,
+        serverProvider,
+        TaskqLifecycle,
+      ],
       exports: [TaskqClient, TaskInspector, TaskqServer, TASKQ_MODULE_OPTIONS],
     };
   }

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Server, type CustomTransportStrategy, type MessageHandler, type ReadPacket } from '@nestjs/microservices';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { InvalidOptionError, InvalidStateError, NoHandlerError } from '../core/errors.js';
-import { describeConnection } from '../core/broker/open-broker.js';
+import { describeConnection, isMemoryConnection } from '../core/broker/open-broker.js';
 import { DEFAULT_PREFIX, validatePrefix, validateTaskType, type TaskqOptions } from '../core/options.js';
 import type { PeriodicOptions } from '../core/periodic/entry.js';
 import { TaskScheduler } from '../core/periodic/scheduler.js';
@@ -211,9 +211,9 @@ export class TaskqServer extends Server<TaskqServerEvents, TaskqStatus> implemen
     await worker.start();
     const periodic = bindings.flatMap((b) => b.periodic);
     if (periodic.length > 0 || periodicSource !== undefined || runScheduler !== false) {
-      // Shares the worker's command connection (borrowed, so the scheduler never closes it).
+      // Shares the worker's command connection (borrowed, so the scheduler never closes it); in memory, the store.
       const scheduler = new TaskScheduler({
-        connection: worker.redis,
+        connection: isMemoryConnection(rest.connection) ? rest.connection : worker.redis,
         prefix: rest.prefix,
         codec,
         logger: this.logger,

@@ -21,6 +21,7 @@ import { lastValueFrom, map, throwError, type Observable } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SkipRetryError, TaskFailedError } from '../../lib/core/index.js';
 import { TaskHandler, TaskqContext, TaskRecord } from '../../lib/nest/index.js';
+import { backends } from '../helpers/taskq.js';
 import { startHarness, type Harness } from './nest-harness.js';
 
 const calls: Record<string, number> = {};
@@ -152,10 +153,13 @@ class Enhanced {
   }
 }
 
-describe('guards, interceptors, pipes and exception filters on @TaskHandler', () => {
+describe.each(backends)('guards, interceptors, pipes and exception filters on @TaskHandler (%s)', (backend) => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness('enhancers', [Enhanced], { providers: [TenantGuard, WrapInterceptor] });
+    // The handlers count their calls in module-level records: each backend starts from zero.
+    for (const key of Object.keys(calls)) delete calls[key];
+    filterSaw.length = 0;
+    h = await startHarness('enhancers', [Enhanced], { providers: [TenantGuard, WrapInterceptor], backend });
   });
   afterAll(async () => {
     await h.close();

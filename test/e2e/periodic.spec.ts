@@ -3,7 +3,7 @@ import { Ctx, Payload } from '@nestjs/microservices';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TaskScheduler } from '../../lib/core/periodic/scheduler.js';
 import { PeriodicTask, TaskHandler, TaskqContext } from '../../lib/nest/index.js';
-import { testRedisUrl } from '../helpers/redis.js';
+import { backends } from '../helpers/taskq.js';
 import { waitFor } from '../helpers/wait.js';
 import { startHarness, type Harness } from './nest-harness.js';
 
@@ -30,12 +30,15 @@ class CronTasks {
   }
 }
 
-describe('periodic tasks', () => {
+describe.each(backends)('periodic tasks (%s)', (backend) => {
   let h: Harness;
   let scheduler: TaskScheduler;
   beforeAll(async () => {
-    h = await startHarness('periodic', [CronTasks]);
-    scheduler = new TaskScheduler({ connection: testRedisUrl(), prefix: h.prefix });
+    // The handlers record into module-level lists: each backend starts from empty ones.
+    ticks.length = 0;
+    adhoc.length = 0;
+    h = await startHarness('periodic', [CronTasks], { backend });
+    scheduler = new TaskScheduler({ connection: h.connection, prefix: h.prefix });
   });
   afterAll(async () => {
     await scheduler.shutdown();

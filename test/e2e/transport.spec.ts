@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SkipRetryError, TaskFailedError, type TaskInfo } from '../../lib/core/index.js';
 import { TaskHandler, TaskqContext, TaskRecord } from '../../lib/nest/index.js';
 import { deferred, waitFor } from '../helpers/wait.js';
+import { backends } from '../helpers/taskq.js';
 import { startHarness, type Harness } from './nest-harness.js';
 
 const seen = new Map<string, ReturnType<typeof deferred<{ payload: unknown; ctx: TaskqContext }>>>();
@@ -62,10 +63,10 @@ class ScopedHandlers {
   }
 }
 
-describe('TaskqServer + TaskqClient', () => {
+describe.each(backends)('TaskqServer + TaskqClient (%s)', (backend) => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness('transport', [Handlers, ScopedHandlers], { providers: [PerTask] });
+    h = await startHarness('transport', [Handlers, ScopedHandlers], { providers: [PerTask], backend });
   });
   afterAll(async () => {
     await h.close();

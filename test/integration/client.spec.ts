@@ -8,12 +8,11 @@ import {
   type Task,
 } from '../../lib/core/index.js';
 import { observeScriptCalls } from '../../lib/core/broker/redis/scripts.js';
-import { useTaskq } from '../helpers/taskq.js';
+import { backends, useTaskq } from '../helpers/taskq.js';
 import { deferred, waitFor } from '../helpers/wait.js';
 
-describe('TaskClient', () => {
-  const tq = useTaskq('client');
-  afterEach(() => observeScriptCalls(undefined));
+describe.each(backends)('TaskClient (%s)', (backend) => {
+  const tq = useTaskq('client', backend);
 
   it('enqueues a pending task and reads it back with every option', async () => {
     const client = tq.client();
@@ -32,7 +31,7 @@ describe('TaskClient', () => {
       timeout: 120_000,
     });
     expect(info.id).toMatch(/^[A-Za-z0-9_-]{16}$/);
-    expect(await tq.admin.lrange(tq.key('mail', 'pending'), 0, -1)).toEqual([info.id]);
+    expect(await tq.probe.pendingIds('mail')).toEqual([info.id]);
     const read = await client.getTask(info.id, 'mail');
     expect(read).toMatchObject({
       id: info.id,
@@ -55,7 +54,7 @@ describe('TaskClient', () => {
     const b = await client.enqueue('later', 2, { processIn: '10m' });
     expect(a.state).toBe('scheduled');
     expect(a.nextProcessAt?.getTime()).toBe(at.getTime());
-    expect(await tq.admin.zscore(tq.key('default', 'scheduled'), a.id)).toBe(String(at.getTime()));
+    expect(await tq.probe.score('default', 'scheduled', a.id)).toBe(at.getTime());
     const readB = await client.getTask(b.id, 'default');
     expect(readB?.state).toBe('scheduled');
     expect(readB?.nextProcessAt?.getTime()).toBeGreaterThan(Date.now() + 9 * 60_000);
@@ -99,36 +98,17 @@ describe('TaskClient', () => {
     await done.promise;
     await waitFor(
       async () =>
-        (await tq.admin.llen(tq.key('default', 'pending'))) === 0 &&
-        (await tq.admin.zcard(tq.key('default', 'lease'))) === 0,
+        (await tq.probe.count('default', 'pending')) === 0 && (await tq.probe.count('default', 'lease')) === 0,
       'drain',
     );
     await client.enqueue('report', { day: 1 }, { unique: '1h' });
   });
 
-  it('sends enqueueMany as one script call per queue and keeps order', async () => {
+  it('enqueueMany stores every task of a batch larger than one script call, in order', async () => {
     const client = tq.client();
-    const calls: string[] = [];
-    observeScriptCalls((name) => calls.push(name));
-    const infos = await client.enqueueMany([
-      ...Array.from({ length: 1500 }, (_, i) => ({ type: 'bulk', payload: { i } })),
-      { type: 'bulk', payload: { i: -1 }, options: { queue: 'other' } },
-    ]);
-    expect(infos).toHaveLength(1501);
-    expect(infos[1499].payload).toEqual({ i: 1499 });
-    // 1500 tasks of one queue: two chunks (≤ 1000 each), pipelined; plus one call for the other queue.
-    expect(calls.filter((c) => c === 'enqueue')).toHaveLength(3);
-    expect(await tq.admin.llen(tq.key('default', 'pending'))).toBe(1500);
-    expect(await tq.admin.hlen(tq.key('default', 't'))).toBe(1500);
-  });
-
-  it('coalesces concurrent enqueue calls into one script call', async () => {
-    const client = tq.client();
-    const calls: string[] = [];
-    observeScriptCalls((name) => calls.push(name));
-    const infos = await Promise.all(Array.from({ length: 100 }, (_, i) => client.enqueue('c', { i })));
-    expect(new Set(infos.map((i) => i.id)).size).toBe(100);
-    expect(calls.filter((c) => c === 'enqueue')).toHaveLength(1);
+    const infos = await client.enqueueMany(Array.from({ length: 1500 }, (_, i) => ({ type: 'bulk', payload: { i } })));
+    expect(await tq.probe.pendingIds('default')).toEqual(infos.map((i) => i.id));
+    expect(await tq.probe.records('default')).toBe(1500);
   });
 
   it('waitForResult resolves with the result, rejects with the last error once archived, and times out', async () => {
@@ -146,10 +126,7 @@ describe('TaskClient', () => {
     const ok = await client.enqueue('double', 21);
     const waiting = client.waitForResult<number>(ok.id);
     // Open the gate only once the wait is registered: a task finished without retention before that is gone.
-    await waitFor(
-      async () => (await tq.admin.sismember(tq.key('default', 'waiters'), ok.id)) === 1,
-      'waiter registered',
-    );
+    await waitFor(() => tq.probe.isWaiter('default', ok.id), 'waiter registered');
     gate.resolve();
     expect(await waiting).toBe(42);
 
@@ -189,7 +166,7 @@ describe('TaskClient', () => {
       Array.from({ length: 50 }, async (_, i) => (await client.enqueueAndWait<number>('fast', i)).result),
     );
     expect(results).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
-    expect(await tq.admin.scard(tq.key('default', 'waiters'))).toBe(0);
+    expect(await tq.probe.count('default', 'waiters')).toBe(0);
   });
 
   it('keeps the result of an awaited task for a grace period even without retention', async () => {
@@ -205,7 +182,7 @@ describe('TaskClient', () => {
       return t?.state === 'completed' ? t : undefined;
     }, 'completed record');
     expect(stored.result).toBe('kept');
-    const expiry = Number(await tq.admin.zscore(tq.key('default', 'completed'), info.id));
+    const expiry = (await tq.probe.score('default', 'completed', info.id)) ?? 0;
     expect(expiry - Date.now()).toBeGreaterThan(50_000);
     expect(expiry - Date.now()).toBeLessThanOrEqual(60_000);
     expect(await client.waitForResult(info.id)).toBe('kept');
@@ -219,7 +196,7 @@ describe('TaskClient', () => {
     expect(await client.cancel(scheduled.id)).toBe(true);
     expect(await client.getTask(pending.id, 'cq')).toBeNull();
     expect(await client.getTask(scheduled.id, 'cq')).toBeNull();
-    expect(await tq.admin.llen(tq.key('cq', 'pending'))).toBe(0);
+    expect(await tq.probe.count('cq', 'pending')).toBe(0);
     // The unique lock went with the canceled task.
     await client.enqueue('x', 2, { queue: 'cq', processIn: '1h', unique: '1h' });
     expect(await client.cancel('missing', 'cq')).toBe(false);
@@ -249,5 +226,36 @@ describe('TaskClient', () => {
       return t?.state === 'archived' ? t : undefined;
     }, 'canceled task archived');
     expect(archived.lastError).toContain('canceled');
+  });
+});
+
+/** How the Redis backend sends enqueues (script calls are Redis's; the memory backend has none to count). */
+describe('TaskClient on Redis: script calls', () => {
+  const tq = useTaskq('client-calls');
+  afterEach(() => observeScriptCalls(undefined));
+
+  it('sends enqueueMany as one script call per queue and keeps order', async () => {
+    const client = tq.client();
+    const calls: string[] = [];
+    observeScriptCalls((name) => calls.push(name));
+    const infos = await client.enqueueMany([
+      ...Array.from({ length: 1500 }, (_, i) => ({ type: 'bulk', payload: { i } })),
+      { type: 'bulk', payload: { i: -1 }, options: { queue: 'other' } },
+    ]);
+    expect(infos).toHaveLength(1501);
+    expect(infos[1499].payload).toEqual({ i: 1499 });
+    // 1500 tasks of one queue: two chunks (≤ 1000 each), pipelined; plus one call for the other queue.
+    expect(calls.filter((c) => c === 'enqueue')).toHaveLength(3);
+    expect(await tq.admin.llen(tq.key('default', 'pending'))).toBe(1500);
+    expect(await tq.admin.hlen(tq.key('default', 't'))).toBe(1500);
+  });
+
+  it('coalesces concurrent enqueue calls into one script call', async () => {
+    const client = tq.client();
+    const calls: string[] = [];
+    observeScriptCalls((name) => calls.push(name));
+    const infos = await Promise.all(Array.from({ length: 100 }, (_, i) => client.enqueue('c', { i })));
+    expect(new Set(infos.map((i) => i.id)).size).toBe(100);
+    expect(calls.filter((c) => c === 'enqueue')).toHaveLength(1);
   });
 });

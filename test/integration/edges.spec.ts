@@ -8,12 +8,12 @@ import {
   type EnqueueOptions,
 } from '../../lib/core/index.js';
 import { testRedisUrl } from '../helpers/redis.js';
-import { useTaskq } from '../helpers/taskq.js';
+import { backends, useTaskq } from '../helpers/taskq.js';
 import { deferred, waitFor, waitForTaskState } from '../helpers/wait.js';
 
 /** Edges a fault-injection run found: long timers, out-of-range options, a corrupt queue. */
-describe('edges', () => {
-  const tq = useTaskq('edges');
+describe.each(backends)('edges (%s)', (backend) => {
+  const tq = useTaskq('edges', backend);
 
   it('a task with a 30-day timeout runs to completion (the timer does not fire at once)', async () => {
     const client = tq.client();
@@ -53,8 +53,13 @@ describe('edges', () => {
       expect((err as InvalidOptionError).field).toBe(field);
       expect((err as Error).message).toMatch(message);
     }
-    expect(await tq.admin.keys(`${tq.prefix}:*`)).toEqual([]);
+    expect(await tq.probe.isEmpty()).toBe(true);
   });
+});
+
+/** Lua's limits, and keys overwritten by hand with the wrong Redis type. */
+describe('edges on Redis: script batches, corrupt queues', () => {
+  const tq = useTaskq('edges-redis');
 
   it('a worker of concurrency 10,000 claims, finishes, retries and archives 10,000 tasks held at once', async () => {
     // Every task is held until all 10,000 run, so the claims, and then the completions, retries and archives of one

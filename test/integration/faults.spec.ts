@@ -1,75 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { SkipRetryError, TaskTimeoutError, TaskqError, type Task, type TaskInfo } from '../../lib/core/index.js';
-import { useTaskq } from '../helpers/taskq.js';
+import { backends, useTaskq } from '../helpers/taskq.js';
 import { deferred, waitFor, waitForTaskState } from '../helpers/wait.js';
 
 /**
  * Faults inside the engine: corrupt records, missing handlers, handlers that misbehave, timeouts, deadlines and the
  * retry policy. Each against the real Redis, no mocks.
  */
-describe('faults', () => {
-  const tq = useTaskq('faults');
+describe.each(backends)('faults (%s)', (backend) => {
+  const tq = useTaskq('faults', backend);
 
   const waitState = (client: ReturnType<typeof tq.client>, id: string, state: TaskInfo['state'], timeoutMs = 5000) =>
     waitForTaskState(client, id, state, timeoutMs);
-
-  it('archives corrupt task records with a clear lastError and goes on processing the good tasks', async () => {
-    const client = tq.client();
-    const worker = tq.worker({ concurrency: 4 });
-    const errors: Error[] = [];
-    worker.on('error', (e) => errors.push(e));
-    const done = new Set<string>();
-    worker.handle('good', (task) => {
-      done.add(task.id);
-    });
-
-    const good1 = await client.enqueueMany(Array.from({ length: 10 }, (_, i) => ({ type: 'good', payload: { i } })));
-    // Hand-written garbage among the good tasks.
-    const t = tq.key('default', 't');
-    const pending = tq.key('default', 'pending');
-    const corrupt: Record<string, RegExp> = {
-      'corrupt-not-json': /^corrupt task message: not JSON/,
-      'corrupt-no-type': /^corrupt task message: missing task type/,
-      'corrupt-array': /^corrupt task message: not a JSON object/,
-      'corrupt-version': /^corrupt task message: unknown format version 7/,
-      'corrupt-bad-retry': /^corrupt task message: field "r" is not a number/,
-    };
-    await tq.admin.hset(t, 'corrupt-not-json', 'not json');
-    await tq.admin.hset(t, 'corrupt-no-type', JSON.stringify({ s: Date.now(), p: { x: 1 } }));
-    await tq.admin.hset(t, 'corrupt-array', '[1,2,3]');
-    await tq.admin.hset(t, 'corrupt-version', JSON.stringify({ v: 7, t: 'good', s: Date.now() }));
-    await tq.admin.hset(t, 'corrupt-bad-retry', JSON.stringify({ t: 'good', s: Date.now(), r: 'many' }));
-    // An id in pending without any record: dropped.
-    await tq.admin.lpush(pending, 'corrupt-not-json', 'no-record', 'corrupt-no-type', 'corrupt-array');
-    const good2 = await client.enqueueMany(Array.from({ length: 10 }, (_, i) => ({ type: 'good', payload: { i } })));
-    await tq.admin.lpush(pending, 'corrupt-version', 'corrupt-bad-retry');
-
-    await worker.start();
-    const good = [...good1, ...good2].map((i) => i.id);
-    await waitFor(() => good.every((id) => done.has(id)), 'every good task to be processed');
-    await waitFor(
-      async () => (await tq.admin.zcard(tq.key('default', 'archived'))) === Object.keys(corrupt).length,
-      'the corrupt tasks to be archived',
-    );
-    for (const [id, pattern] of Object.entries(corrupt)) {
-      const info = await client.getTask(id, 'default');
-      expect(info?.state, id).toBe('archived');
-      expect(info?.lastError, id).toMatch(pattern);
-    }
-    // The record-less id is gone: not active, not leased, not pending, not archived.
-    expect(await tq.admin.sismember(tq.key('default', 'active'), 'no-record')).toBe(0);
-    expect(await tq.admin.zscore(tq.key('default', 'lease'), 'no-record')).toBeNull();
-    expect(await tq.admin.llen(pending)).toBe(0);
-    expect(await tq.admin.zscore(tq.key('default', 'archived'), 'no-record')).toBeNull();
-    expect(errors.some((e) => /no-record/.test(e.message) && /no task record/.test(e.message))).toBe(true);
-    // Nothing is left active, and the worker keeps going.
-    expect(await tq.admin.scard(tq.key('default', 'active'))).toBe(0);
-    expect(await tq.admin.zcard(tq.key('default', 'lease'))).toBe(0);
-    expect(worker.running).toBe(true);
-    const later = await client.enqueue('good', { later: true });
-    await waitFor(() => done.has(later.id), 'a task enqueued after the corrupt ones');
-    expect(done.size).toBe(21);
-  });
 
   it('archives a task whose payload the codec cannot decode', async () => {
     const codec = {
@@ -200,11 +142,11 @@ describe('faults', () => {
     expect(reason).toBeInstanceOf(TaskTimeoutError);
     expect((reason as TaskTimeoutError).code).toBe('TASK_TIMEOUT');
     // Everything settled: nothing active, nothing pending; failed stats counted the 7 failures.
-    expect(await tq.admin.scard(tq.key('default', 'active'))).toBe(0);
-    expect(await tq.admin.zcard(tq.key('default', 'lease'))).toBe(0);
-    expect(await tq.admin.llen(tq.key('default', 'pending'))).toBe(0);
-    expect(await tq.admin.get(tq.key('default', 'failed'))).toBe('7');
-    expect(await tq.admin.get(tq.key('default', 'processed'))).toBe(String(7 + goodIds.length));
+    expect(await tq.probe.count('default', 'active')).toBe(0);
+    expect(await tq.probe.count('default', 'lease')).toBe(0);
+    expect(await tq.probe.count('default', 'pending')).toBe(0);
+    expect(await tq.probe.counter('default', 'failed')).toBe(7);
+    expect(await tq.probe.counter('default', 'processed')).toBe(7 + goodIds.length);
     expect(worker.running).toBe(true);
     expect(worker.activeCount).toBe(0);
     expect(workerErrors).toEqual([]);
@@ -295,7 +237,7 @@ describe('faults', () => {
       expect(archived.lastError).toBe('permanent: bad input');
       expect(archived.retried).toBe(0);
       expect(calls).toBe(1);
-      expect(await tq.admin.zcard(tq.key('default', 'retry'))).toBe(0);
+      expect(await tq.probe.count('default', 'retry')).toBe(0);
     });
 
     it('archives once maxRetry is exhausted: retried === maxRetry, handler called maxRetry + 1 times', async () => {
@@ -312,7 +254,7 @@ describe('faults', () => {
       expect(archived.retried).toBe(3);
       expect(archived.lastError).toBe('attempt 4 failed');
       expect(seenRetried).toEqual([0, 1, 2, 3]);
-      expect(await tq.admin.get(tq.key('default', 'failed'))).toBe('4');
+      expect(await tq.probe.counter('default', 'failed')).toBe(4);
     });
 
     it('uses a custom retryDelay for the retry time', async () => {
@@ -333,7 +275,7 @@ describe('faults', () => {
       const info = await client.enqueue('flaky', {}, { maxRetry: 2 });
       const at = await failedAt.promise;
       const retry = await waitState(client, info.id, 'retry');
-      const score = Number(await tq.admin.zscore(tq.key('default', 'retry'), info.id));
+      const score = (await tq.probe.score('default', 'retry', info.id)) ?? Number.NaN;
       expect(Math.abs(score - (at + 7000))).toBeLessThan(200);
       expect(retry.nextProcessAt?.getTime()).toBe(score);
       expect(retry.retried).toBe(1);
@@ -355,7 +297,70 @@ describe('faults', () => {
       expect(await result).toBe('finally');
       // Three failures with maxRetry 1 did not archive it: none counted.
       expect(seenRetried).toEqual([0, 0, 0, 0]);
-      expect(await tq.admin.get(tq.key('default', 'failed'))).toBeNull();
+      expect(await tq.probe.counter('default', 'failed')).toBe(0);
     });
+  });
+});
+
+/** Records written by hand into Redis. */
+describe('faults on Redis: corrupt records', () => {
+  const tq = useTaskq('faults-redis');
+
+  it('archives corrupt task records with a clear lastError and goes on processing the good tasks', async () => {
+    const client = tq.client();
+    const worker = tq.worker({ concurrency: 4 });
+    const errors: Error[] = [];
+    worker.on('error', (e) => errors.push(e));
+    const done = new Set<string>();
+    worker.handle('good', (task) => {
+      done.add(task.id);
+    });
+
+    const good1 = await client.enqueueMany(Array.from({ length: 10 }, (_, i) => ({ type: 'good', payload: { i } })));
+    // Hand-written garbage among the good tasks.
+    const t = tq.key('default', 't');
+    const pending = tq.key('default', 'pending');
+    const corrupt: Record<string, RegExp> = {
+      'corrupt-not-json': /^corrupt task message: not JSON/,
+      'corrupt-no-type': /^corrupt task message: missing task type/,
+      'corrupt-array': /^corrupt task message: not a JSON object/,
+      'corrupt-version': /^corrupt task message: unknown format version 7/,
+      'corrupt-bad-retry': /^corrupt task message: field "r" is not a number/,
+    };
+    await tq.admin.hset(t, 'corrupt-not-json', 'not json');
+    await tq.admin.hset(t, 'corrupt-no-type', JSON.stringify({ s: Date.now(), p: { x: 1 } }));
+    await tq.admin.hset(t, 'corrupt-array', '[1,2,3]');
+    await tq.admin.hset(t, 'corrupt-version', JSON.stringify({ v: 7, t: 'good', s: Date.now() }));
+    await tq.admin.hset(t, 'corrupt-bad-retry', JSON.stringify({ t: 'good', s: Date.now(), r: 'many' }));
+    // An id in pending without any record: dropped.
+    await tq.admin.lpush(pending, 'corrupt-not-json', 'no-record', 'corrupt-no-type', 'corrupt-array');
+    const good2 = await client.enqueueMany(Array.from({ length: 10 }, (_, i) => ({ type: 'good', payload: { i } })));
+    await tq.admin.lpush(pending, 'corrupt-version', 'corrupt-bad-retry');
+
+    await worker.start();
+    const good = [...good1, ...good2].map((i) => i.id);
+    await waitFor(() => good.every((id) => done.has(id)), 'every good task to be processed');
+    await waitFor(
+      async () => (await tq.admin.zcard(tq.key('default', 'archived'))) === Object.keys(corrupt).length,
+      'the corrupt tasks to be archived',
+    );
+    for (const [id, pattern] of Object.entries(corrupt)) {
+      const info = await client.getTask(id, 'default');
+      expect(info?.state, id).toBe('archived');
+      expect(info?.lastError, id).toMatch(pattern);
+    }
+    // The record-less id is gone: not active, not leased, not pending, not archived.
+    expect(await tq.admin.sismember(tq.key('default', 'active'), 'no-record')).toBe(0);
+    expect(await tq.admin.zscore(tq.key('default', 'lease'), 'no-record')).toBeNull();
+    expect(await tq.admin.llen(pending)).toBe(0);
+    expect(await tq.admin.zscore(tq.key('default', 'archived'), 'no-record')).toBeNull();
+    expect(errors.some((e) => /no-record/.test(e.message) && /no task record/.test(e.message))).toBe(true);
+    // Nothing is left active, and the worker keeps going.
+    expect(await tq.admin.scard(tq.key('default', 'active'))).toBe(0);
+    expect(await tq.admin.zcard(tq.key('default', 'lease'))).toBe(0);
+    expect(worker.running).toBe(true);
+    const later = await client.enqueue('good', { later: true });
+    await waitFor(() => done.has(later.id), 'a task enqueued after the corrupt ones');
+    expect(done.size).toBe(21);
   });
 });

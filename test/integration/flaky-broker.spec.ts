@@ -1,15 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { RedisBroker } from '../../lib/core/broker/redis/redis-broker.js';
 import { flakyBroker } from '../helpers/flaky-broker.js';
-import { useTaskq } from '../helpers/taskq.js';
+import { backends, useTaskq } from '../helpers/taskq.js';
 import { waitFor } from '../helpers/wait.js';
 
-/** The broker seam lets a test inject faults between the engine and Redis, without touching Redis itself. */
-describe('faults injected at the broker seam', () => {
-  const tq = useTaskq('flaky');
+/** The broker seam lets a test inject faults between the engine and its store, without touching the store itself. */
+describe.each(backends)('faults injected at the broker seam (%s)', (backend) => {
+  const tq = useTaskq('flaky', backend);
 
   it('a complete that fails is sent again while the lease holds: the outcome lands, the task runs once', async () => {
-    const broker = flakyBroker(new RedisBroker(tq.admin, tq.prefix));
+    const broker = flakyBroker(tq.broker());
     const client = tq.client();
     const worker = tq.worker({ broker });
     const errors: Error[] = [];
@@ -29,7 +28,7 @@ describe('faults injected at the broker seam', () => {
   });
 
   it('a failing claim backs off and recovers without losing the task', async () => {
-    const broker = flakyBroker(new RedisBroker(tq.admin, tq.prefix));
+    const broker = flakyBroker(tq.broker());
     const client = tq.client();
     await client.enqueue('t', { n: 1 });
     const worker = tq.worker({ broker });

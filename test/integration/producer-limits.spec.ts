@@ -3,12 +3,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidOptionError, RedisUnavailableError, TaskClient, TaskTimeoutError } from '../../lib/core/index.js';
 import { uniquePrefix } from '../helpers/redis.js';
 import { startPrivateRedis } from '../helpers/redis-server.js';
-import { useTaskq } from '../helpers/taskq.js';
+import { backends, useTaskq } from '../helpers/taskq.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** Producers must not hang: an enqueue has a bound; so has the size of what it sends. */
-describe('producer limits', () => {
-  const tq = useTaskq('limits');
+describe('producer limits: Redis down, stalled or slow', () => {
   const cleanup: (() => Promise<unknown>)[] = [];
   afterEach(async () => {
     for (const c of cleanup.splice(0).reverse()) await c().catch(() => undefined);
@@ -130,6 +129,17 @@ describe('producer limits', () => {
     expect(() => new TaskClient({ connection: 'redis://127.0.0.1:1', maxPayloadSize: 0 })).toThrow(/maxPayloadSize/);
     expect(() => new TaskClient({ connection: 'redis://127.0.0.1:1', maxPayloadSize: 2 ** 40 })).toThrow(/512 MiB/);
   });
+});
+
+describe.each(backends)('producer limits (%s)', (backend) => {
+  const tq = useTaskq('limits', backend);
+
+  async function rejection(promise: Promise<unknown>): Promise<unknown> {
+    return promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+  }
 
   it('a payload over maxPayloadSize is refused with its size and the limit, before anything is sent', async () => {
     const client = tq.client({ maxPayloadSize: 1000 });
@@ -147,7 +157,7 @@ describe('producer limits', () => {
         ]),
       ),
     ).toBeInstanceOf(InvalidOptionError);
-    expect(await tq.admin.keys(`${tq.prefix}:*`)).toEqual([]);
+    expect(await tq.probe.isEmpty()).toBe(true);
     // The default limit is 1 MiB: a 2 MiB payload is refused, a 100 KiB one accepted.
     const defaults = tq.client();
     expect(await rejection(defaults.enqueue('huge', 'x'.repeat(2 * 1_048_576)))).toBeInstanceOf(InvalidOptionError);
@@ -155,9 +165,7 @@ describe('producer limits', () => {
   });
 
   it('a periodic entry over maxPayloadSize is refused too', async () => {
-    const { TaskScheduler } = await import('../../lib/core/index.js');
-    const scheduler = new TaskScheduler({ connection: tq.admin, prefix: tq.prefix, maxPayloadSize: 500 });
-    cleanup.push(() => scheduler.shutdown());
+    const scheduler = tq.scheduler({ maxPayloadSize: 500 });
     await expect(scheduler.register('@hourly', 'big', 'x'.repeat(600))).rejects.toThrow(/maxPayloadSize/);
   });
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { useTaskq } from '../helpers/taskq.js';
+import { backends, useTaskq } from '../helpers/taskq.js';
 import { deferred } from '../helpers/wait.js';
 
-describe('smoke', () => {
-  const tq = useTaskq('smoke');
+describe.each(backends)('smoke (%s)', (backend) => {
+  const tq = useTaskq('smoke', backend);
 
   it('enqueues, processes and returns a result', async () => {
     const client = tq.client();

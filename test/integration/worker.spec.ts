@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Task } from '../../lib/core/index.js';
-import { useTaskq } from '../helpers/taskq.js';
+import { backends, useTaskq } from '../helpers/taskq.js';
 import { deferred, waitFor } from '../helpers/wait.js';
 
-describe('TaskWorker', () => {
-  const tq = useTaskq('worker');
+describe.each(backends)('TaskWorker (%s)', (backend) => {
+  const tq = useTaskq('worker', backend);
 
   it('serves weighted queues in proportion to their weights', async () => {
     const client = tq.client();
@@ -126,7 +126,7 @@ describe('TaskWorker', () => {
       5000,
       100,
     );
-    expect(await tq.admin.zcard(tq.key('default', 'completed'))).toBe(0);
+    expect(await tq.probe.count('default', 'completed')).toBe(0);
   });
 
   it('accepts handlers registered after start', async () => {

@@ -5,19 +5,17 @@ import {
   group,
   InvalidOptionError,
   task,
-  TaskInspector,
   WorkflowFailedError,
   WorkflowIdConflictError,
   SimulatedClock,
   type Task,
 } from '../../lib/core/index.js';
-import { RedisBroker } from '../../lib/core/broker/redis/redis-broker.js';
 import { flakyBroker } from '../helpers/flaky-broker.js';
-import { useTaskq } from '../helpers/taskq.js';
+import { backends, useTaskq } from '../helpers/taskq.js';
 import { deferred, waitFor } from '../helpers/wait.js';
 
-describe('workflows', () => {
-  const tq = useTaskq('wf');
+describe.each(backends)('workflows (%s)', (backend) => {
+  const tq = useTaskq('wf', backend);
 
   it('a chain across two queues passes each result on, and the workflow result is the last step’s', async () => {
     const client = tq.client();
@@ -162,7 +160,7 @@ describe('workflows', () => {
     await waitFor(() => aborted, 'the active member to be aborted');
     const stored = await client.getWorkflow(info.id);
     expect(stored?.state).toBe('canceled');
-    await waitFor(async () => (await tq.admin.llen(tq.key('default', 'pending'))) === 0, 'pending members removed');
+    await waitFor(async () => (await tq.probe.count('default', 'pending')) === 0, 'pending members removed');
     expect(callbacks).toBe(0);
     expect(await client.cancelWorkflow(info.id)).toBe(false);
   });
@@ -208,7 +206,7 @@ describe('workflows', () => {
       /onFailure/,
     );
     await expect(client.enqueueWorkflow(task('a'), { id: 'has space' })).rejects.toThrow(InvalidOptionError);
-    expect(await tq.admin.keys(`${tq.prefix}:*`)).toEqual([]);
+    expect(await tq.probe.isEmpty()).toBe(true);
   });
 
   it('a duplicate workflow id rejects with WorkflowIdConflictError', async () => {
@@ -260,7 +258,7 @@ describe('workflows', () => {
     const failed = await client.enqueueWorkflow(task('bad', {}, { maxRetry: 0 }), { id: 'wf-b' });
     await client.waitForWorkflow(failed.id, { timeout: '5s' }).catch(() => undefined);
     const running = await client.enqueueWorkflow(task('ok', {}, { processIn: '1h' }), { id: 'wf-c' });
-    const inspector = new TaskInspector({ connection: tq.admin, prefix: tq.prefix });
+    const inspector = tq.inspector();
     try {
       const all = await inspector.workflows();
       expect(all.map((w) => [w.id, w.state])).toEqual([
@@ -286,7 +284,7 @@ describe('workflows', () => {
     ] as const) {
       it(step, async () => {
         const client = tq.client();
-        const broker = flakyBroker(new RedisBroker(tq.admin, tq.prefix));
+        const broker = flakyBroker(tq.broker());
         const worker = tq.worker({ broker, leaseDuration: '1s' });
         worker.on('error', () => undefined);
         let callbacks = 0;
@@ -299,7 +297,8 @@ describe('workflows', () => {
         await worker.start();
         const info = await client.enqueueWorkflow(chord([task('part', 1), task('part', 2)], task('sum')));
         await waitFor(
-          async () => (await tq.admin.zcard(tq.key('default', 'wfrelay'))) > 0 || method === 'removeRelays',
+          async () =>
+            (await tq.broker().workflow.relays('default', Infinity, 1)).length > 0 || method === 'removeRelays',
           'a relay',
         );
         await new Promise((r) => setTimeout(r, 50));
@@ -328,7 +327,7 @@ describe('workflows', () => {
     ] as const) {
       it(step, async () => {
         // The client's clock runs 20 s behind, so the due mark it sets (10 s ahead) is already due for the worker.
-        const broker = flakyBroker(new RedisBroker(tq.admin, tq.prefix));
+        const broker = flakyBroker(tq.broker());
         const client = tq.client({ broker, clock: new SimulatedClock(Date.now() - 20_000) });
         const worker = tq.worker();
         const runs = new Map<number, number>();

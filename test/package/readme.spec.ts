@@ -4,7 +4,7 @@
  * run their tasks and stop cleanly.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkReadme, extractSnippets, formatProblems, type ReadmeCheck } from '../../tools/check-readme.js';
@@ -12,7 +12,7 @@ import { spawnRedisServer, type RedisServerProcess } from '../../tools/redis-pro
 import { TaskInspector } from '../../lib/core/index.js';
 import { testRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
-import { repoRoot, run } from './packed-app.js';
+import { childEnv, repoRoot, run } from './packed-app.js';
 
 const QUICK_START = ['src/main.ts', 'src/app.module.ts', 'src/email.tasks.ts', 'src/signup.service.ts'];
 
@@ -84,6 +84,24 @@ describe('README.md', () => {
       await server.stop();
     }
   });
+});
+
+describe('README.md: Testing your app', () => {
+  it('its test files pass as written (vitest on the compiled snippets), with REDIS_URL on a closed port', () => {
+    const out = join(check?.dir ?? '', 'out');
+    // No config of the repo's: the snippets run as a user's project would run them.
+    writeFileSync(join(out, 'vitest.config.mjs'), 'export default {};\n');
+    const vitest = join(repoRoot, 'node_modules/vitest/vitest.mjs');
+    const report = run(
+      process.execPath,
+      [vitest, 'run', '--root', out],
+      repoRoot,
+      childEnv({ REDIS_URL: 'redis://127.0.0.1:1', NO_COLOR: '1' }),
+    ).replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
+    expect(report).toMatch(/src\/billing\.spec\.js/);
+    expect(report).toMatch(/src\/signup\.e2e\.spec\.js/);
+    expect(report).toMatch(/Tests\s+\S*2 passed/);
+  }, 120_000);
 });
 
 describe('extractSnippets', () => {

@@ -38,6 +38,7 @@ describe('errors', () => {
       new core.InvalidStateError('m'),
       new core.RedisUnavailableError('redis://h:1', 'm'),
       new core.CorruptQueueError('q', 'k', 'list', 'string'),
+      new core.DrainLimitError(10, [{ type: 't', count: 11 }]),
     ];
     const codes = made.map((e) => e.code);
     expect(new Set(codes).size).toBe(codes.length);

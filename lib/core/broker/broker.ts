@@ -40,6 +40,12 @@ export interface BrokerLifecycle {
   readonly prefix: string;
   /** Where the store is, for messages (`redis://127.0.0.1:6379`, `memory://name`). */
   readonly address: string;
+  /**
+   * The store's own clock, when the engine should follow it by default: an in-memory store created with a
+   * SimulatedClock (the testing kit's) makes every object on it run on that clock unless given another. Redis:
+   * undefined (the system clock).
+   */
+  readonly clock?: Clock;
   /** True while the command connection can carry commands now. */
   readonly isReady: boolean;
   /**

@@ -262,3 +262,8 @@ export function parseState(raw: string | null | undefined): EntryState | undefin
   if (!m) return undefined;
   return { rev: Number(m[1]), floor: Number(m[2]), prevFire: Number(m[3]), lastTaskId: m[4] };
 }
+
+/** The stored form of a fire state (what includes/cron-state.lua writes). */
+export function formatState(state: EntryState): string {
+  return `${state.rev}:${state.floor}:${state.prevFire}:${state.lastTaskId}`;
+}

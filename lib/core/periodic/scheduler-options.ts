@@ -9,7 +9,7 @@ export interface SchedulerOptions extends TaskqOptions {
   /**
    * Source of time. When not given, the scheduler uses the local clock corrected by its measured offset to the Redis
    * server's clock, so replicas with skewed clocks still agree on when a tick is due.
-   * @defaultValue the system clock, aligned to Redis `TIME`
+   * @defaultValue the system clock, aligned to Redis `TIME` (an in-memory store: its own clock)
    */
   clock?: Clock;
   /** Where errors (corrupt entries, failed ticks) and warnings (missed ticks) go. @defaultValue `console` */

@@ -47,7 +47,7 @@ export class TaskScheduler extends TaskqLifecycle {
   private readonly store: EntryStore;
   private readonly ticker: Ticker;
   private syncTimer?: Timer;
-  private reloadTimer?: NodeJS.Timeout;
+  private reloadTimer?: Timer;
   private work: Promise<void> = Promise.resolve();
   private started = false;
 
@@ -80,7 +80,7 @@ export class TaskScheduler extends TaskqLifecycle {
       },
       warn: (message, ...meta) => logger.warn(message, ...meta),
     };
-    this.clock = new ServerClock(this.broker.periodic, options.clock);
+    this.clock = new ServerClock(this.broker.periodic, options.clock ?? this.broker.clock);
     this.store = new EntryStore(this.broker.periodic, (message) => this.logger.error(message));
     this.ticker = new Ticker({
       broker: this.broker.periodic,
@@ -224,7 +224,7 @@ export class TaskScheduler extends TaskqLifecycle {
     this.started = false;
     this.ticker.setArmed(false);
     this.syncTimer?.clear();
-    clearTimeout(this.reloadTimer);
+    this.reloadTimer?.clear();
     await this.work.catch(() => undefined);
     await this.closeBroker();
   }
@@ -261,13 +261,14 @@ export class TaskScheduler extends TaskqLifecycle {
 
   private scheduleReload(): void {
     if (!this.started || this.reloadTimer) return;
-    this.reloadTimer = setTimeout(() => {
+    // On the scheduler's clock: a SimulatedClock sees the debounce too, and moving it past the debounce reloads.
+    this.reloadTimer = startTimer(this.clock, RELOAD_DEBOUNCE_MS, () => {
       this.reloadTimer = undefined;
       void this.exclusive(async () => {
         await this.reload();
         await this.ticker.pass();
       }).catch((err: unknown) => this.logger.error(`reloading periodic entries failed: ${(err as Error).message}`));
-    }, RELOAD_DEBOUNCE_MS);
+    });
   }
 
   private armSync(): void {

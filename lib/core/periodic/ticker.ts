@@ -107,7 +107,8 @@ export class Ticker {
         });
       }
     }
-    if (batches.length > 0)
+    // A clock that fires its own timers (a SimulatedClock) is not woken early: the wait would be real time it never sees.
+    if (batches.length > 0 && !this.p.clock.schedule)
       this.prepareAheadMs = Math.min(MAX_PREPARE_AHEAD_MS, Math.ceil((performance.now() - prepareStart) * 1.5) + 1);
     const wait = now - this.p.clock.now();
     if (wait > 0 && batches.length > 0) await new Promise((r) => setTimeout(r, wait));

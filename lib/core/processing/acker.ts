@@ -126,7 +126,12 @@ export class Acker {
   }
 
   private call(queue: string, kind: keyof QueueBuffer, entries: Outcome<unknown>[], now: number): Promise<string[]> {
-    const withScores = entries.map((e) => ({ ...(e.item as object), leaseScore: e.holder.leaseScore }));
+    // The items are the acker's own (built for it by the runner): stamp the score read now on them, no copy.
+    const withScores = entries.map((e) => {
+      const item = e.item as { leaseScore?: string };
+      item.leaseScore = e.holder.leaseScore;
+      return item;
+    });
     if (kind === 'complete') return this.p.broker.complete(queue, withScores as CompleteItem[], now);
     if (kind === 'retry') return this.p.broker.retry(queue, withScores as RetryItem[], now);
     return this.p.broker.archive(queue, withScores as ArchiveItem[], now);

@@ -1,5 +1,5 @@
-import { utcDay } from '../../clock.js';
-import { DAILY_STATS_TTL_MS, GlobalKeys, QueueKeys } from './keys.js';
+import { counterDay } from '../retention.js';
+import { GlobalKeys, QueueKeys } from './keys.js';
 import type { RedisClient } from './connection.js';
 import { ScriptRunner } from './scripts.js';
 
@@ -32,7 +32,6 @@ export class RedisContext {
 
   /** The UTC day of `now` and when a daily counter created now expires (90 days after that day began). */
   day(now: number): { day: string; expireAt: number } {
-    const day = utcDay(now);
-    return { day, expireAt: Date.parse(day) + DAILY_STATS_TTL_MS };
+    return counterDay(now);
   }
 }

@@ -214,5 +214,4 @@ export class GlobalKeys {
 
 export { utcDay } from '../../clock.js';
 
-/** How long daily counters live (90 days, as Asynq keeps them). */
-export const DAILY_STATS_TTL_MS = 90 * 86_400_000;
+export { DAILY_STATS_TTL_MS } from '../retention.js';

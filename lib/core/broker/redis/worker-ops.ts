@@ -9,6 +9,7 @@ import type {
   WakeSourceParams,
   WorkerOps,
 } from '../broker.js';
+import { MAX_ARCHIVE_AGE_MS, MAX_ARCHIVED_TASKS } from '../retention.js';
 import { inScriptBatches, MAX_SCRIPT_BATCH } from './batches.js';
 import type { RedisContext } from './context.js';
 import { diagnose } from './diagnose.js';
@@ -26,10 +27,7 @@ import {
 } from './script-table.js';
 import { RedisWakeSource } from './wake-source.js';
 
-/** Archive limits (as Asynq): at most this many archived tasks per queue... */
-export const MAX_ARCHIVED_TASKS = 10_000;
-/** ...kept at most this long (90 days). */
-export const MAX_ARCHIVE_AGE_MS = 90 * 86_400_000;
+export { MAX_ARCHIVED_TASKS, MAX_ARCHIVE_AGE_MS } from '../retention.js';
 
 /** A WITHSCORES reply (id, score, id, score...) as leases. */
 function leasedItems(flat: string[]): LeasedItem[] {
