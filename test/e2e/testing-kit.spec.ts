@@ -24,7 +24,9 @@ import { IsEmail, IsInt, Min } from 'class-validator';
 import { lastValueFrom, map, throwError, type Observable } from 'rxjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
+  chord,
   defineTask,
+  task,
   DrainLimitError,
   InvalidOptionError,
   InvalidStateError,
@@ -53,6 +55,7 @@ class WelcomeDto {
 }
 
 const Welcome = defineTask<WelcomeDto, { sent: boolean }>('email:welcome', { queue: 'mail', maxRetry: 5 });
+const Resize = defineTask<{ size: number }, string>('images:resize', { queue: 'mail' });
 const Report = defineTask<{ userId: number }, { userId: number; lines: number }>('report:render', { maxRetry: 0 });
 
 /** What the handlers saw, in order. */
@@ -135,6 +138,17 @@ class Tasks {
 
   @TaskHandler('noop')
   noop() {}
+
+  @TaskHandler(Resize)
+  resize(@Payload() p: { size: number }) {
+    return `img@${p.size}`;
+  }
+
+  @TaskHandler('images:record')
+  record(@Ctx() ctx: TaskqContext) {
+    seen.push(`record ${JSON.stringify(ctx.getPrevious())} (${ctx.getWorkflowId() ?? 'none'})`);
+    return (ctx.getPrevious() as string[]).length;
+  }
 }
 
 @Controller()
@@ -312,6 +326,26 @@ describe('the testing kit: handlers end to end', () => {
     expect(emitted).toMatchObject({ type: 'report:render', maxRetry: 0, headers: { a: 'b' } });
     await taskq.drain();
     expect(await result).toEqual({ userId: 7, lines: 3 });
+  });
+
+  it('a chord runs within one drain(): members (a definition with its default queue), then the callback once', async () => {
+    const wf = await client.newWorkflow(
+      chord(
+        [64, 128, 256].map((size) => task(Resize, { size })),
+        task('images:record'),
+      ),
+      { id: 'album-1' },
+    );
+    expect(wf.tasks.map((t) => [t.type, t.queue, t.state])).toEqual([
+      ['images:resize', 'mail', 'pending'],
+      ['images:resize', 'mail', 'pending'],
+      ['images:resize', 'mail', 'pending'],
+      ['images:record', 'default', 'waiting'],
+    ]);
+    const ran = await taskq.drain();
+    expect(ran.map((r) => r.type)).toEqual(['images:resize', 'images:resize', 'images:resize', 'images:record']);
+    expect(seen).toEqual(['record ["img@64","img@128","img@256"] (album-1)']);
+    expect(await client.getWorkflow('album-1')).toMatchObject({ state: 'completed', result: 3 });
   });
 
   it('a task without a handler fails as on Redis: NoHandlerError, retried, then archived', async () => {

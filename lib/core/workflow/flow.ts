@@ -1,4 +1,5 @@
 import type { EnqueueOptions } from '../enqueue-options.js';
+import { resolveTaskRef, type TaskDefinition } from '../task-definition.js';
 
 /**
  * The workflow builders: plain, serializable descriptions of work (Celery's canvas, Machinery's chains and chords).
@@ -30,9 +31,15 @@ export interface GroupSpec {
 /** A workflow: a task, a chain or a group, nested freely (a chain of groups, a group of chains). */
 export type Flow = TaskSpec | ChainSpec | GroupSpec;
 
-/** A task step. */
-export function task<P>(type: string, payload?: P, options?: EnqueueOptions): TaskSpec<P> {
-  return { kind: 'task', type, payload, options };
+/**
+ * A task step: a type, or a definition from `defineTask<P, R>()` (its payload type-checked, its default options
+ * under the step's own).
+ */
+export function task<P>(definition: TaskDefinition<P, unknown>, payload?: P, options?: EnqueueOptions): TaskSpec<P>;
+export function task<P>(type: string, payload?: P, options?: EnqueueOptions): TaskSpec<P>;
+export function task<P>(type: string | TaskDefinition<P, unknown>, payload?: P, options?: EnqueueOptions): TaskSpec<P> {
+  const ref = resolveTaskRef(type as string | TaskDefinition<never, unknown>, options);
+  return { kind: 'task', type: ref.type, payload, options: ref.options };
 }
 
 /** Steps one after another; each step receives the previous step's result (an array after a group). */

@@ -7,6 +7,8 @@ ARGV[1] N, then N task indices (or F)
 Returns: the number of tasks that left the outbox
 ]]
 --- @include "workflow-initial"
+-- A workflow that expired meanwhile: writing here would create keys that never expire.
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local n = tonumber(ARGV[1])
 local removed = 0
 for from = 2, n + 1, 1000 do
