@@ -2,6 +2,7 @@
 import type { LibName } from './adapters/types.js';
 import type { ProfileSummary } from './profile.js';
 import type { SchedulerBenchResult } from './scheduler.js';
+import { workflowChecks, type WorkflowBenchResult } from './workflow.js';
 import { round } from './redis.js';
 import { median, summarize, type LatencySummary } from './stats.js';
 import type { DelayedResult } from './workloads/delayed.js';
@@ -105,6 +106,7 @@ export function buildReport(
   raw: RawResults,
   scheduler: SchedulerBenchResult | { error: string } | undefined,
   profile: Partial<Record<LibName, ProfileSummary | { error: string }>> | undefined,
+  workflow?: WorkflowBenchResult | { error: string },
 ) {
   const tp = Object.fromEntries(
     Object.entries(raw.throughput).map(([k, v]) => [k, throughputSummary(v as ThroughputResult[])]),
@@ -408,6 +410,7 @@ export function buildReport(
       pass: single.commandsPerTask <= single.targetCommandsPerTask,
     });
   }
+  if (workflow && 'chordMs' in workflow) checks.push(...workflowChecks(workflow));
 
   const stripSamples = (rs: unknown[] | undefined): unknown[] | undefined =>
     rs?.map((r) => {
@@ -444,6 +447,7 @@ export function buildReport(
       latency: { taskq: stripSamples(raw.latency.taskq), bullmq: stripSamples(raw.latency.bullmq) },
     },
     scheduler,
+    workflow,
     profile,
   };
 }

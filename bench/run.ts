@@ -5,7 +5,7 @@
  * with the ratios and targets. Exit code 0 even when a target fails; non-zero only when the bench itself breaks.
  *
  * Environment: BENCH_ROUNDS (measured rounds, default 7), BENCH_QUICK=1 (smaller, ~2 min; full run ~8 min), BENCH_PIN=0 (no taskset),
- * BENCH_LIBS=taskq,bullmq (subset), BENCH_ONLY=throughput,enqueue,inmemory,... (subset of workloads), BENCH_PROFILE=1 (also
+ * BENCH_LIBS=taskq,bullmq (subset), BENCH_ONLY=throughput,enqueue,inmemory,workflow,... (subset of workloads), BENCH_PROFILE=1 (also
  * a --cpu-prof run of the taskq drain, summarised).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -19,6 +19,7 @@ import { summarizeProfile, type ProfileSummary } from './profile.js';
 import { hasTaskset, ServerProbe, startBenchRedis, type BenchRedis } from './redis.js';
 import { buildReport, printTable, type RawResults } from './report.js';
 import { schedulerBench, type SchedulerBenchResult } from './scheduler.js';
+import { workflowBench, type WorkflowBenchResult } from './workflow.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 2 : 7));
@@ -168,6 +169,7 @@ async function main(): Promise<void> {
     (bucket[lib] ??= []).push(value);
   };
   let scheduler: SchedulerBenchResult | { error: string } | undefined;
+  let workflow: WorkflowBenchResult | { error: string } | undefined;
   const profile: Partial<Record<LibName, ProfileSummary | { error: string }>> = {};
   try {
     const tpLibs = (['taskq', 'nest', 'bullmq'] as LibName[]).filter((l) => LIBS.has(l));
@@ -220,6 +222,14 @@ async function main(): Promise<void> {
         scheduler = { error: err instanceof Error ? err.message : String(err) };
       }
     }
+    if (wanted('workflow')) {
+      log('  workflow: bench/workflow.ts (chord vs plain vs BullMQ FlowProducer, completion latency, memory)');
+      try {
+        workflow = await workflowBench({ url: redis.url, cpu: PIN ? 1 : undefined, log });
+      } catch (err) {
+        workflow = { error: err instanceof Error ? err.message : String(err) };
+      }
+    }
     for (const lib of PROFILE) {
       const file = join(OUT_DIR, `profile-${lib}.cpuprofile`);
       rmSync(file, { force: true });
@@ -263,7 +273,7 @@ async function main(): Promise<void> {
     quick: QUICK,
     params: PARAMS,
   };
-  const report = buildReport(env, raw, scheduler, PROFILE.length ? profile : undefined);
+  const report = buildReport(env, raw, scheduler, PROFILE.length ? profile : undefined, workflow);
   const json = JSON.stringify(report, null, 2);
   writeFileSync(join(OUT_DIR, 'last.json'), json);
   process.stdout.write(`${json}\n\n`);

@@ -1,13 +1,20 @@
 import type { ClaimedNode, EnqueueItem, ProducerOps, WorkflowOps } from '../broker/broker.js';
 import { encodeMessage } from '../broker/codec.js';
 import type { Clock } from '../clock.js';
-import { resolveEnqueueOptions } from '../enqueue-options.js';
+import { resolveEnqueueOptions, type ResolvedEnqueueOptions } from '../enqueue-options.js';
 import type { WorkflowFailure } from '../errors.js';
 import { toError } from '../errors.js';
-import { uniqueDigest } from '../unique-lock.js';
-import { parseNodeInfo } from './node-info.js';
+import { nodeInput, parseNodeInfo } from './node-info.js';
 import { decodeOptions, evaluate, type NodeTemplate } from './plan.js';
 import { ON_FAILURE_INDEX, workflowTaskId } from './relay.js';
+import { isPrebuiltStep, prebuiltItem, stepItem, stepMessage } from './step-message.js';
+
+/** A step ready to enqueue: its index in the workflow, its queue and its enqueue item. */
+export interface ReadyStep {
+  index: string;
+  queue: string;
+  item: EnqueueItem;
+}
 
 /** What the dispatcher needs. */
 export interface DispatcherParams {
@@ -70,27 +77,45 @@ export class WorkflowDispatcher {
     await this.dispatchClaimed(id, await this.p.workflow.claim(id, indices));
   }
 
-  /**
-   * Dispatches outbox entries whose templates the caller has already (a workflow just created: its first tasks), with
-   * no claim round trip.
-   */
-  async dispatchClaimed(
+  /** Dispatches claimed outbox entries: builds each one's message from its template and enqueues them. */
+  private async dispatchClaimed(
     id: string,
     claim: { failure: string; retentionMs: number; nodes: ClaimedNode[] },
   ): Promise<void> {
     if (claim.nodes.length === 0) return;
     const now = this.p.clock.now();
-    const byQueue = new Map<string, { node: ClaimedNode; item: EnqueueItem }[]>();
+    const steps: ReadyStep[] = [];
     const unqueueable: { index: string; error: string }[] = [];
+    const resolved = new Map<string, ResolvedEnqueueOptions>();
     for (const node of claim.nodes) {
       try {
-        const prepared = this.prepare(id, node, claim, now);
-        const list = byQueue.get(prepared.queue);
-        if (list) list.push({ node, item: prepared.item });
-        else byQueue.set(prepared.queue, [{ node, item: prepared.item }]);
+        steps.push({ index: node.index, ...this.prepare(id, node, claim, now, resolved) });
       } catch (err) {
         unqueueable.push({ index: node.index, error: toError(err).message });
       }
+    }
+    await this.enqueueSteps(id, steps, unqueueable, now);
+  }
+
+  /**
+   * Enqueues a new workflow's first steps, whose messages its client built already (no claim round trip, no
+   * template), then records their dispatch.
+   */
+  dispatchFirst(id: string, steps: ReadyStep[]): Promise<void> {
+    return this.enqueueSteps(id, steps, [], this.p.clock.now());
+  }
+
+  private async enqueueSteps(
+    id: string,
+    steps: ReadyStep[],
+    unqueueable: { index: string; error: string }[],
+    now: number,
+  ): Promise<void> {
+    const byQueue = new Map<string, ReadyStep[]>();
+    for (const step of steps) {
+      const list = byQueue.get(step.queue);
+      if (list) list.push(step);
+      else byQueue.set(step.queue, [step]);
     }
     const fresh = [...byQueue.keys()].filter((q) => !this.knownQueues.has(q));
     if (fresh.length > 0) {
@@ -107,15 +132,14 @@ export class WorkflowDispatcher {
         outcomes.forEach((outcome, i) => {
           // A unique lock held by another task: this task cannot run, so the workflow cannot complete.
           if (outcome === 'duplicate') {
-            unqueueable.push({ index: list[i].node.index, error: 'its unique lock is held by another task' });
+            unqueueable.push({ index: list[i].index, error: 'its unique lock is held by another task' });
           }
         });
       }),
     );
-    await this.p.workflow.dispatched(
-      id,
-      claim.nodes.map((n) => n.index),
-    );
+    const done = new Set(steps.map((s) => s.index));
+    for (const u of unqueueable) done.add(u.index);
+    await this.p.workflow.dispatched(id, [...done]);
     const failed = unqueueable.filter((u) => u.index !== ON_FAILURE_INDEX);
     if (failed.length > 0) {
       const { outbox } = await this.p.workflow.advance(
@@ -134,42 +158,38 @@ export class WorkflowDispatcher {
     node: ClaimedNode,
     claim: { failure: string; retentionMs: number },
     now: number,
+    resolved: Map<string, ResolvedEnqueueOptions>,
   ): { queue: string; item: EnqueueItem } {
+    const taskId = workflowTaskId(id, node.index);
+    // A first step whose dispatch the creating client did not finish: its message was built already.
+    if (isPrebuiltStep(node.template)) {
+      return { queue: parseNodeInfo(node.info).queue, item: prebuiltItem(taskId, node.template) };
+    }
     const template = JSON.parse(node.template) as NodeTemplate;
-    const options = resolveEnqueueOptions(decodeOptions(template.o), now);
+    // Members of a group mostly share their options: resolve each distinct set once per dispatch.
+    const key = JSON.stringify(template.o);
+    let options = resolved.get(key);
+    if (!options) resolved.set(key, (options = resolveEnqueueOptions(decodeOptions(template.o), now)));
     let previous: unknown;
     if (node.index === ON_FAILURE_INDEX) {
       previous = describeFailure(id, claim.failure, node.info);
     } else {
-      const results = new Map<number, unknown>();
-      for (const [k, raw] of node.results) results.set(k, storedResult(raw));
-      previous = evaluate(parseNodeInfo(node.info).input, results);
+      const input = nodeInput(node.info);
+      if (input !== undefined) {
+        const results = new Map<number, unknown>();
+        for (const [k, raw] of node.results) results.set(k, storedResult(raw));
+        previous = evaluate(input, results);
+      }
     }
-    const message = {
+    const message = stepMessage({
       type: template.t,
       payload: template.p,
-      readyAt: options.processAtMs ?? now,
-      maxRetry: options.maxRetry,
-      retried: 0,
-      timeoutMs: options.timeoutMs,
-      deadlineMs: options.deadlineMs,
-      // A workflow task keeps its record at least as long as the workflow: a dispatch repeated after a crash then
-      // finds it and enqueues nothing.
-      retentionMs: Math.max(options.retentionMs, claim.retentionMs),
-      headers: options.headers,
-      workflow: node.index !== ON_FAILURE_INDEX ? true : undefined,
+      options,
       previous,
-      uniqueDigest: options.uniqueMs !== undefined ? uniqueDigest(template.t, template.p) : undefined,
-    };
-    const item: EnqueueItem = {
-      id: workflowTaskId(id, node.index),
-      message: encodeMessage(message),
-      processAtMs: options.processAtMs,
-      checkId: false,
-    };
-    if (message.uniqueDigest !== undefined && options.uniqueMs !== undefined) {
-      item.unique = { type: template.t, digest: message.uniqueDigest, ttlMs: options.uniqueMs };
-    }
-    return { queue: options.queue, item };
+      workflowRetentionMs: claim.retentionMs,
+      member: node.index !== ON_FAILURE_INDEX,
+      now,
+    });
+    return { queue: options.queue, item: stepItem(taskId, message, encodeMessage(message), options) };
   }
 }

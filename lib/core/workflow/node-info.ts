@@ -18,6 +18,20 @@ export function formatNodeInfo(n: NodeInfo): string {
   return `${n.type}\t${n.queue}\t${n.dependents.join(',')}\t${n.input === undefined ? '' : JSON.stringify(n.input)}`;
 }
 
+/**
+ * Only the input expression of a stored node info (undefined: none, or unreadable): what a dispatch needs, without
+ * splitting the rest.
+ */
+export function nodeInput(raw: string): ResultExpr | undefined {
+  const tab = raw.lastIndexOf('\t');
+  if (tab < 0 || tab === raw.length - 1) return undefined;
+  try {
+    return JSON.parse(raw.slice(tab + 1)) as ResultExpr;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Reads the stored form (an unreadable one reads as an unknown task). */
 export function parseNodeInfo(raw: string): NodeInfo {
   const [type = '', queue = '', dependents = '', input = ''] = raw.split('\t');

@@ -1,17 +1,20 @@
-import { resolveEnqueueOptions, type EnqueueOptions } from '../enqueue-options.js';
+import { resolveEnqueueOptions, type EnqueueOptions, type ResolvedEnqueueOptions } from '../enqueue-options.js';
 import { InvalidOptionError } from '../errors.js';
 import { validateTaskType } from '../options.js';
 import type { PayloadCodec } from '../payload-codec.js';
+import { encodeMessage, type TaskMessage } from '../broker/codec.js';
 import type { Flow, TaskSpec } from './flow.js';
+import { stepMessage } from './step-message.js';
 
 /** The most tasks one workflow may hold (members, steps and callbacks together). */
 export const MAX_WORKFLOW_TASKS = 100_000;
 
 /**
- * Where a step's input comes from: the result of task `r`, or an array of such inputs (a group's result, in member
- * order). A step with no input (the first of a workflow) has `undefined`.
+ * Where a step's input comes from: the result of task `r`, an array of such inputs (a group's result, in member
+ * order), or `{ s, n }`: the array of the results of tasks s..s+n-1 (a group of single tasks). A step with no input
+ * (the first of a workflow) has `undefined`.
  */
-export type ResultExpr = { r: number } | { a: ResultExpr[] };
+export type ResultExpr = { r: number } | { a: ResultExpr[] } | { s: number; n: number };
 
 /** One task of a compiled workflow. */
 export interface PlanNode {
@@ -19,8 +22,19 @@ export interface PlanNode {
   index: number;
   type: string;
   queue: string;
-  /** What it is enqueued with once ready: `{ t: type, p: encoded payload, o: options }` as JSON. */
+  /**
+   * What it is enqueued with once ready: `{ t: type, p: encoded payload, o: options }` as JSON; '' for a first step
+   * (no input: it is enqueued at once from `payload` and `options`, see first-tasks.ts).
+   */
   template: string;
+  /** The encoded payload. */
+  payload: unknown;
+  /** Its options, resolved when the workflow was compiled. */
+  options: ResolvedEnqueueOptions;
+  /** Its options as given (what a template stores). */
+  given?: EnqueueOptions;
+  /** A first step: its task message, built once (step-message.ts). */
+  message?: { value: TaskMessage; encoded: string };
   /** Its `task.previous`: undefined for a first step. */
   input?: ResultExpr;
   /** The tasks whose results `input` needs (it is ready once all of them completed). */
@@ -50,6 +64,11 @@ function encodeOptions(options: EnqueueOptions | undefined): Record<string, unkn
   return out;
 }
 
+/** The stored template of a step (workflow-claim.lua hands it to the dispatcher once the step is ready). */
+export function nodeTemplate(type: string, encodedPayload: unknown, options: EnqueueOptions | undefined): string {
+  return JSON.stringify({ t: type, p: encodedPayload, o: encodeOptions(options) } satisfies NodeTemplate);
+}
+
 /** The options a template carries, Dates restored. */
 export function decodeOptions(o: Record<string, unknown>): EnqueueOptions {
   const out: Record<string, unknown> = {};
@@ -61,10 +80,25 @@ export function decodeOptions(o: Record<string, unknown>): EnqueueOptions {
   return out as EnqueueOptions;
 }
 
+/**
+ * A group's result expression: `{ s, n }` when its members are the single tasks s..s+n-1 (a plain group, the usual
+ * case: its callback's input then takes a few bytes, not ~12 per member), else the array of the members' own.
+ */
+function runOf(members: ResultExpr[]): ResultExpr {
+  const first = members[0];
+  if (first === undefined || !('r' in first)) return { a: members };
+  for (let i = 1; i < members.length; i++) {
+    const m = members[i];
+    if (!('r' in m) || m.r !== first.r + i) return { a: members };
+  }
+  return members.length === 1 ? { a: members } : { s: first.r, n: members.length };
+}
+
 /** The task indices an input needs. */
 function leaves(expr: ResultExpr | undefined, into: Set<number>): Set<number> {
   if (expr === undefined) return into;
   if ('r' in expr) into.add(expr.r);
+  else if ('s' in expr) for (let i = expr.s; i < expr.s + expr.n; i++) into.add(i);
   else for (const e of expr.a) leaves(e, into);
   return into;
 }
@@ -109,24 +143,50 @@ export function compilePlan(flow: Flow, codec: PayloadCodec, now: number): Plan 
         'workflow tasks get their ids from the workflow (`<workflow id>.<index>`)',
       );
     }
-    let queue: string;
+    let options: ResolvedEnqueueOptions;
     try {
-      queue = resolveEnqueueOptions(spec.options, now).queue;
+      options = resolveEnqueueOptions(spec.options, now);
     } catch (err) {
       at(join(path, 'options'), err);
     }
     let encoded: unknown;
-    let template: string;
+    let template = '';
+    let message: PlanNode['message'];
     try {
       encoded = codec.encode(spec.payload);
-      template = JSON.stringify({ t: spec.type, p: encoded, o: encodeOptions(spec.options) } satisfies NodeTemplate);
+      // A first step is enqueued at once: its message is built here, once. Later steps wait as a template.
+      if (input !== undefined) template = nodeTemplate(spec.type, encoded, spec.options);
+      else {
+        // Its own retention only: see step-message.ts for why a first step's record need not outlive it.
+        const value = stepMessage({
+          type: spec.type,
+          payload: encoded,
+          options,
+          previous: undefined,
+          workflowRetentionMs: 0,
+          member: true,
+          now,
+        });
+        message = { value, encoded: encodeMessage(value) };
+      }
     } catch (err) {
       throw new InvalidOptionError(join(path, 'payload'), `it cannot be encoded (${(err as Error).message})`, {
         cause: err,
       });
     }
     const index = nodes.length;
-    nodes.push({ index, type: spec.type, queue, template, input, deps: [...leaves(input, new Set())] });
+    nodes.push({
+      index,
+      type: spec.type,
+      queue: options.queue,
+      template,
+      payload: encoded,
+      options,
+      given: spec.options,
+      message,
+      input,
+      deps: input === undefined ? [] : [...leaves(input, new Set())],
+    });
     return { r: index };
   };
 
@@ -154,7 +214,7 @@ export function compilePlan(flow: Flow, codec: PayloadCodec, now: number): Plan 
             'a group needs at least one member (an empty group has no result)',
           );
         }
-        return { a: spec.members.map((m, i) => compile(m, input, join(path, `members[${i}]`))) };
+        return runOf(spec.members.map((m, i) => compile(m, input, join(path, `members[${i}]`))));
       }
       default:
         throw new InvalidOptionError(where, `unknown step kind ${JSON.stringify((spec as { kind: unknown }).kind)}`);
@@ -169,5 +229,10 @@ export function compilePlan(flow: Flow, codec: PayloadCodec, now: number): Plan 
 export function evaluate(expr: ResultExpr | undefined, results: ReadonlyMap<number, unknown>): unknown {
   if (expr === undefined) return undefined;
   if ('r' in expr) return results.has(expr.r) ? results.get(expr.r) : null;
+  if ('s' in expr) {
+    const out: unknown[] = [];
+    for (let i = expr.s; i < expr.s + expr.n; i++) out.push(results.has(i) ? results.get(i) : null);
+    return out;
+  }
   return expr.a.map((e) => evaluate(e, results));
 }

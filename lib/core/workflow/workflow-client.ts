@@ -14,10 +14,11 @@ import type { PayloadCodec } from '../payload-codec.js';
 import type { ProducerBound } from '../producer-bound.js';
 import { startTimer, type Timer } from '../timers.js';
 import { WORKFLOW_RECHECK_MS } from './advancer.js';
-import type { WorkflowDispatcher } from './dispatcher.js';
+import type { ReadyStep, WorkflowDispatcher } from './dispatcher.js';
 import type { Flow } from './flow.js';
 import { formatNodeInfo } from './node-info.js';
-import { compilePlan } from './plan.js';
+import { compilePlan, nodeTemplate } from './plan.js';
+import { prebuiltStep, stepItem } from './step-message.js';
 import { relayForRemoval, workflowTaskId } from './relay.js';
 import { DEFAULT_WORKFLOW_RETENTION_MS, type WorkflowInfo, type WorkflowOptions } from './types.js';
 import { toWorkflowInfo, toWorkflowOutcome, type WorkflowOutcome } from './workflow-info.js';
@@ -72,18 +73,28 @@ export class WorkflowClient {
       if (typeof options.onFailure !== 'object' || options.onFailure === null || options.onFailure.kind !== 'task') {
         throw new InvalidOptionError('onFailure', 'expected a task() step');
       }
-      onFailure = prefixPath('onFailure', () => compilePlan(options.onFailure as Flow, this.p.codec, now)).nodes[0]
-        .template;
+      const step = prefixPath('onFailure', () => compilePlan(options.onFailure as Flow, this.p.codec, now)).nodes[0];
+      onFailure = nodeTemplate(step.type, step.payload, step.given);
     }
     const id = options.id ?? newTaskId();
     const dependents = plan.nodes.map((): number[] => []);
     for (const node of plan.nodes) for (const d of node.deps) dependents[d].push(node.index);
-    const nodes: WorkflowNodeRecord[] = plan.nodes.map((n) => ({
-      info: formatNodeInfo({ type: n.type, queue: n.queue, dependents: dependents[n.index], input: n.input }),
-      template: n.template,
-      waitingFor: n.deps.length,
-    }));
-    const ready = plan.nodes.filter((n) => n.deps.length === 0).map((n) => String(n.index));
+    // First steps are enqueued at once with the messages compiled for them; the workflow keeps them as prebuilt
+    // lines until their dispatch is done (a client dying before that leaves them to the recovery round).
+    const first: ReadyStep[] = [];
+    const nodes: WorkflowNodeRecord[] = plan.nodes.map((n) => {
+      let template = n.template;
+      if (n.message) {
+        const item = stepItem(workflowTaskId(id, n.index), n.message.value, n.message.encoded, n.options);
+        first.push({ index: String(n.index), queue: n.queue, item });
+        template = prebuiltStep(item);
+      }
+      return {
+        info: formatNodeInfo({ type: n.type, queue: n.queue, dependents: dependents[n.index], input: n.input }),
+        template,
+        waitingFor: n.deps.length,
+      };
+    });
     await this.p.bound.run(async () => {
       // Indexed and marked due before it exists: a client that dies right after the create leaves a workflow the
       // recovery round dispatches.
@@ -93,17 +104,8 @@ export class WorkflowClient {
         now,
       );
       if (!created) throw new WorkflowIdConflictError(id);
-      // The first tasks need no claim: their templates are here, and nothing can have failed yet.
-      await this.p.dispatcher.dispatchClaimed(id, {
-        failure: '',
-        retentionMs,
-        nodes: ready.map((k) => ({
-          index: k,
-          template: nodes[Number(k)].template,
-          info: nodes[Number(k)].info,
-          results: new Map(),
-        })),
-      });
+      // The first tasks need no claim: their messages are here, and nothing can have failed yet.
+      await this.p.dispatcher.dispatchFirst(id, first);
       // Created and dispatched: the safety look is not needed any more (the relays carry it from here).
       await this.p.broker.workflow.clearDue(id);
     });

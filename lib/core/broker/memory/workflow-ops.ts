@@ -101,6 +101,11 @@ export class MemoryWorkflowOps implements WorkflowOps {
       if (!w) return { state: 'missing', failure: '', retentionMs: 0, nodes: [] };
       const claim: Claim = { state: w.state, failure: w.failure ?? '', retentionMs: w.retentionMs, nodes: [] };
       for (const k of indices) {
+        if (k !== 'F' && w.results.has(k)) {
+          // Its result is recorded: it finished (its record may be gone), so it is never dispatched again.
+          w.outbox.remove(k);
+          continue;
+        }
         if (!w.outbox.has(k)) continue;
         if (k === 'F') {
           if (w.state !== 'failed' || w.failure === undefined) continue;

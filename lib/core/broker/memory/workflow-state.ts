@@ -75,8 +75,9 @@ export class WorkflowState {
 /** The task indices an input or result expression names (workflow-results.lua: expr_leaves). */
 export function expressionLeaves(expr: unknown, into: string[] = []): string[] {
   if (typeof expr !== 'object' || expr === null) return into;
-  const e = expr as { r?: number; a?: unknown[] };
+  const e = expr as { r?: number; a?: unknown[]; s?: number; n?: number };
   if (e.r !== undefined) into.push(String(e.r));
+  if (e.s !== undefined && e.n !== undefined) for (let i = e.s; i < e.s + e.n; i++) into.push(String(i));
   if (Array.isArray(e.a)) for (const x of e.a) expressionLeaves(x, into);
   return into;
 }

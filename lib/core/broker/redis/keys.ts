@@ -45,9 +45,11 @@ export class QueueKeys {
   /** HASH periodic entry id → last fire state (JSON); the compare-and-set target of a tick. */
   readonly cronState: string;
   /**
-   * ZSET of workflow members of this queue that finished, waiting to be applied to their workflow (whose keys live
-   * in another slot): member `[workflow id, task index, state, data]` (JSON) → finished-at ms. Written by the finalize
-   * scripts in the same step as the finish, removed once applied (workflow/advancer.ts).
+   * HASH of workflow tasks of this queue that finished, waiting to be applied to their workflow (whose keys live in
+   * another slot): relay entry `<workflow id>\t<task index>\t<state>\t<data>` (workflow/relay.ts) → finished-at ms.
+   * Written by the finalize scripts in the same step as the finish, removed once applied (workflow/advancer.ts). A
+   * hash, not a sorted set: every finished workflow task writes and removes one, and the recovery round, the only
+   * reader by age, sees a handful (it scans).
    */
   readonly workflowRelay: string;
 
@@ -118,7 +120,7 @@ export const QUEUE_KEY_TYPES = {
   failed: 'string',
   cronEntries: 'hash',
   cronState: 'hash',
-  workflowRelay: 'zset',
+  workflowRelay: 'hash',
 } as const satisfies Partial<Record<keyof QueueKeys, string>>;
 
 /**

@@ -358,7 +358,13 @@ export const workflowCreateScript = script(
     }
     const args: ScriptArg[] = [now, record.retentionMs, record.resultExpr, record.onFailure, record.nodes.length];
     args.push(infos.length, ...infos, initial.length, ...initial);
-    for (const node of record.nodes) args.push(node.waitingFor === 0 ? '' : node.template, node.waitingFor);
+    // Only the tasks that wait for inputs get fields of their own (a chord of 10,000: one).
+    const waiting = args.length;
+    args.push(0);
+    record.nodes.forEach((node, i) => {
+      if (node.waitingFor > 0) args.push(i, node.template, node.waitingFor);
+    });
+    args[waiting] = (args.length - waiting - 1) / 3;
     return { keys: w.all(), args };
   },
   (reply) => asNumber(reply) === 1,
@@ -383,6 +389,13 @@ export const workflowAdvanceScript = script(
   },
 );
 
+/** Reads the two strings of includes/workflow-results.lua: indices joined by ',', results joined by '\n'. */
+function unpackResults(indices: string, values: string, each: (index: string, value: string) => unknown): void {
+  const ks = indices.split(',');
+  const vs = values.split('\n');
+  for (let j = 0; j < ks.length; j++) each(ks[j], vs[j] ?? '');
+}
+
 export const workflowClaimScript = script(
   'workflow-claim',
   ({ w, indices }: Workflow & { indices: readonly string[] }) => ({
@@ -397,7 +410,10 @@ export const workflowClaimScript = script(
       const node: ClaimedNode = { index: r[i], template: r[i + 1], info: r[i + 2], results: new Map() };
       const count = Number(r[i + 3]);
       i += 4;
-      for (let j = 0; j < count; j++, i += 2) node.results.set(Number(r[i]), r[i + 1]);
+      if (count > 0) {
+        unpackResults(r[i], r[i + 1], (k, v) => node.results.set(Number(k), v));
+        i += 2;
+      }
       nodes.push(node);
     }
     return { state: r[0], failure: r[1], retentionMs: Number(r[2]), nodes };
@@ -431,7 +447,7 @@ export const workflowOutcomeScript = script(
     const [state, resultExpr, failure, failedNode, ...rest] = asStrings(reply);
     if (state === 'missing') return undefined;
     const results: Record<string, string> = {};
-    for (let i = 0; i + 1 < rest.length; i += 2) if (rest[i + 1] !== '') results[rest[i]] = rest[i + 1];
+    if (rest.length === 2) unpackResults(rest[0], rest[1], (k, v) => v !== '' && (results[k] = v));
     return { state, resultExpr, failure, failedNode, results };
   },
 );

@@ -18,6 +18,10 @@ import {
   workflowDispatchedScript,
 } from './script-table.js';
 
+/** HSCAN pages one look at a queue's relays reads at most, and the page size asked for. */
+const RELAY_SCAN_PAGES = 10;
+const RELAY_SCAN_COUNT = 200;
+
 /**
  * Workflow operations on Redis: each workflow's state under its own hash tag (one slot per script call), the global
  * index and due set through plain commands, and the per-queue relay of finished tasks.
@@ -146,13 +150,27 @@ export class RedisWorkflowOps implements WorkflowOps {
     );
   }
 
-  relays(queue: string, olderThan: number, limit: number): Promise<string[]> {
+  /**
+   * Scans the relay hash (normally a handful of entries: each is removed as soon as it is applied), a bounded number
+   * of HSCAN pages per call, for entries finished before `olderThan`.
+   */
+  async relays(queue: string, olderThan: number, limit: number): Promise<string[]> {
     const key = this.ctx.keys(queue).workflowRelay;
-    return this.ctx.client.zrangebyscore(key, '-inf', String(olderThan), 'LIMIT', '0', String(limit));
+    const found: string[] = [];
+    let cursor = '0';
+    for (let page = 0; page < RELAY_SCAN_PAGES; page++) {
+      const [next, flat] = await this.ctx.client.hscan(key, cursor, 'COUNT', RELAY_SCAN_COUNT);
+      for (let i = 0; i + 1 < flat.length && found.length < limit; i += 2) {
+        if (Number(flat[i + 1]) <= olderThan) found.push(flat[i]);
+      }
+      cursor = next;
+      if (cursor === '0' || found.length >= limit) break;
+    }
+    return found;
   }
 
   async removeRelays(queue: string, entries: string[]): Promise<void> {
-    if (entries.length > 0) await this.ctx.client.zrem(this.ctx.keys(queue).workflowRelay, ...entries);
+    if (entries.length > 0) await this.ctx.client.hdel(this.ctx.keys(queue).workflowRelay, ...entries);
   }
 
   async list(start: number, count: number): Promise<{ ids: string[]; total: number }> {

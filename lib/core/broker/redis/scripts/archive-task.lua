@@ -14,5 +14,5 @@ local removed = redis.call('ZREM', KEYS[3], id) + redis.call('ZREM', KEYS[4], id
 if removed == 0 then removed = redis.call('LREM', KEYS[2], 1, id) end
 if removed == 0 then return 0 end
 redis.call('ZADD', KEYS[5], ARGV[2], id)
-if ARGV[3] ~= '' then redis.call('ZADD', KEYS[9], ARGV[2], ARGV[3]) end
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[9], ARGV[3], ARGV[2]) end
 return 1

@@ -21,7 +21,7 @@ for _, b in ipairs(owned) do
   fields[#fields + 1] = ARGV[b + 2]
   archived[#archived + 1] = ARGV[1]
   archived[#archived + 1] = id
-  if ARGV[b + 4] ~= '' then redis.call('ZADD', KEYS[10], ARGV[1], ARGV[b + 4]) end
+  if ARGV[b + 4] ~= '' then redis.call('HSET', KEYS[10], ARGV[b + 4], ARGV[1]) end
 end
 if #ids > 0 then
   redis.call('ZREM', KEYS[2], unpack(ids))

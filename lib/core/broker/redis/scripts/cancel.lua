@@ -20,5 +20,5 @@ else
 end
 redis.call('HDEL', KEYS[1], id)
 if KEYS[9] and redis.call('GET', KEYS[9]) == id then redis.call('DEL', KEYS[9]) end
-if ARGV[2] ~= '' then redis.call('ZADD', KEYS[8], ARGV[3], ARGV[2]) end
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[8], ARGV[2], ARGV[3]) end
 return 1

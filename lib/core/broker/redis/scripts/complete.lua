@@ -33,8 +33,8 @@ for _, b in ipairs(owned) do
   local ui = tonumber(ARGV[b + 4])
   if ui > 0 and redis.call('GET', KEYS[ui]) == id then redis.call('DEL', KEYS[ui]) end
   if ARGV[b + 6] ~= '' then
-    relays[#relays + 1] = ARGV[3]
     relays[#relays + 1] = ARGV[b + 6]
+    relays[#relays + 1] = ARGV[3]
   end
 end
 if #ids > 0 then
@@ -43,7 +43,7 @@ if #ids > 0 then
   if #del > 0 then redis.call('HDEL', KEYS[1], unpack(del)) end
   if #fields > 0 then redis.call('HSET', KEYS[1], unpack(fields)) end
   if #completed > 0 then redis.call('ZADD', KEYS[4], unpack(completed)) end
-  if #relays > 0 then redis.call('ZADD', KEYS[8], unpack(relays)) end
+  if #relays > 0 then redis.call('HSET', KEYS[8], unpack(relays)) end
   bump_counters(6, 7, #ids, ARGV[1])
   publish_done(5, ARGV[2], ids, 'completed', results)
 end

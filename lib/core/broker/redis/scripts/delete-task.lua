@@ -12,5 +12,5 @@ for k = 3, 6 do removed = removed + redis.call('ZREM', KEYS[k], id) end
 if removed == 0 then redis.call('LREM', KEYS[2], 1, id) end
 redis.call('HDEL', KEYS[1], id)
 if KEYS[10] and redis.call('GET', KEYS[10]) == id then redis.call('DEL', KEYS[10]) end
-if ARGV[2] ~= '' then redis.call('ZADD', KEYS[9], ARGV[3], ARGV[2]) end
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[9], ARGV[2], ARGV[3]) end
 return 1

@@ -41,7 +41,7 @@ for i = 0, n - 1 do
       if ARGV[b + 3] == 'archive' then
         redis.call('ZADD', KEYS[5], ARGV[1], id)
         publish_done(7, ARGV[3], { id }, 'archived', { cjson.encode(ARGV[b + 4]) })
-        if ARGV[b + 5] ~= '' then redis.call('ZADD', KEYS[12], ARGV[1], ARGV[b + 5]) end
+        if ARGV[b + 5] ~= '' then redis.call('HSET', KEYS[12], ARGV[b + 5], ARGV[1]) end
       else
         redis.call('LPUSH', KEYS[4], id)
         toPending = toPending + 1

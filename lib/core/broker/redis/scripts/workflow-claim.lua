@@ -1,12 +1,12 @@
 --[[ workflow-claim: read what the dispatcher needs to enqueue ready tasks: each one's template and node info, and the
 results of the tasks its input names. Only tasks still in the outbox of a running workflow, first tasks whose
 dispatch is not done yet (workflow-initial.lua), or the onFailure task `F` of a failed one are returned; anything
-else is no longer to be dispatched.
+else is no longer to be dispatched (a task whose result is recorded leaves the outbox here).
 KEYS[1] meta   KEYS[2] nodes   KEYS[3] templates   KEYS[4] waiting   KEYS[5] results   KEYS[6] outbox
 KEYS[7] dispatched
 ARGV[1] N, then N task indices (or F)
 Returns: { state, failure JSON or '', retention ms, then per task: index, template, node info (for F: the failed
-           task's), R (number of results), then R pairs: index, result (c<JSON>) }
+           task's), R (number of results), then when R > 0 the indices and their results (workflow-results.lua) }
 ]]
 --- @include "workflow-node"
 --- @include "workflow-results"
@@ -17,7 +17,10 @@ local out = { st, redis.call('HGET', KEYS[1], 'fail') or '', redis.call('HGET', 
 for i = 1, tonumber(ARGV[1]) do
   local k = ARGV[1 + i]
   local first = k ~= 'F' and initial_template(k)
-  if first or redis.call('ZSCORE', KEYS[6], k) then
+  if k ~= 'F' and redis.call('HEXISTS', KEYS[5], k) == 1 then
+    -- Its result is recorded: it finished (its record may be gone), so it is never dispatched again.
+    redis.call('ZREM', KEYS[6], k)
+  elseif first or redis.call('ZSCORE', KEYS[6], k) then
     if k == 'F' then
       if st == 'failed' then
         -- The onFailure task: its input is the failure; the node info given is the failed task's.
@@ -36,7 +39,7 @@ for i = 1, tonumber(ARGV[1]) do
       local deps = {}
       if input and input ~= '' then expr_leaves(cjson.decode(input), deps) end
       out[#out + 1] = #deps
-      append_results(deps, out)
+      if #deps > 0 then append_results(deps, out) end
     end
   end
 end

@@ -5,7 +5,7 @@ KEYS[7] dispatched (unused here; workflow scripts all take the same keys)
 ARGV[1] now ms   ARGV[2] retention ms   ARGV[3] result expression JSON   ARGV[4] onFailure template ('' none)
 ARGV[5] N   ARGV[6] C, then C node-info fields (64 node infos per field, one per line: workflow-node.lua)
 then I, then I fields of first-task templates (workflow-initial.lua; '' a field without any)
-then 2 values per task: template ('' for a first task), number of inputs not completed (0: a first task)
+then W, then 3 values per task that waits for inputs: index, template, number of inputs not completed
 Returns: 1 created, 0 a workflow with this id exists
 ]]
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -38,21 +38,19 @@ for i = 0, initial - 1 do
   end
 end
 if #fields > 0 then redis.call('HSET', KEYS[3], unpack(fields)) end
-local first = 8 + c + initial
+local w = tonumber(ARGV[8 + c + initial])
+local first = 9 + c + initial
 local templates, waiting = {}, {}
-for i = 0, n - 1 do
-  local b = first + i * 2
-  local deps = tonumber(ARGV[b + 1])
-  if deps > 0 then
-    templates[#templates + 1] = i
-    templates[#templates + 1] = ARGV[b]
-    waiting[#waiting + 1] = i
-    waiting[#waiting + 1] = deps
-    if #templates >= 1000 then
-      redis.call('HSET', KEYS[3], unpack(templates))
-      redis.call('HSET', KEYS[4], unpack(waiting))
-      templates, waiting = {}, {}
-    end
+for i = 0, w - 1 do
+  local b = first + i * 3
+  templates[#templates + 1] = ARGV[b]
+  templates[#templates + 1] = ARGV[b + 1]
+  waiting[#waiting + 1] = ARGV[b]
+  waiting[#waiting + 1] = ARGV[b + 2]
+  if #templates >= 1000 then
+    redis.call('HSET', KEYS[3], unpack(templates))
+    redis.call('HSET', KEYS[4], unpack(waiting))
+    templates, waiting = {}, {}
   end
 end
 if #templates > 0 then

@@ -25,7 +25,8 @@ local fields = initial_fields()
 if fields > 0 then
   local all = true
   for _, k in ipairs(initial_ready()) do
-    if not given[k] then
+    -- One whose result is recorded was skipped by the claim: it finished.
+    if not given[k] and redis.call('HEXISTS', KEYS[5], k) == 0 then
       all = false
       break
     end

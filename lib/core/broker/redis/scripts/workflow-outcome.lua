@@ -3,8 +3,8 @@ instead of reading the whole workflow, which for 10,000 tasks is megabytes and, 
 KEYS[1] meta   KEYS[2] nodes   KEYS[3] templates   KEYS[4] waiting   KEYS[5] results   KEYS[6] outbox
 KEYS[7] dispatched
 Returns: { 'missing' } when there is none (or it expired); else { state, result expression JSON, failure JSON,
-         failed task's node info, then index, result pairs (c<JSON>) of the tasks the result expression names when
-         completed }
+         failed task's node info, then when completed the indices the result expression names and their results
+         (workflow-results.lua) }
 ]]
 --- @include "workflow-node"
 --- @include "workflow-results"
