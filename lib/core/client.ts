@@ -93,7 +93,7 @@ export class TaskClient extends TaskqLifecycle {
   }
 
   /**
-   * Enqueues many tasks in one round trip (one script call per queue and per 1000 tasks, pipelined). Every task is
+   * Enqueues many tasks at once (one script call per queue and per 1000 tasks, written back to back). Every task is
    * validated before anything is written. A task that hits a unique lock or an id conflict rejects the whole call
    * with that error after the others were written; use `enqueue` for per-task outcomes.
    */

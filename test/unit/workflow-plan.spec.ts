@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeMessage } from '../../lib/core/broker/codec.js';
+import { decodeMessage, encodeMessage } from '../../lib/core/broker/codec.js';
 import { chain, chord, group, task } from '../../lib/core/workflow/flow.js';
 import { nodeInput, parseNodeInfo, formatNodeInfo } from '../../lib/core/workflow/node-info.js';
 import { compilePlan, evaluate, type ResultExpr } from '../../lib/core/workflow/plan.js';
@@ -33,6 +33,35 @@ describe('compilePlan', () => {
     // A group of single tasks is a run: a few bytes whatever its size.
     expect(plan.nodes[3].input).toEqual({ s: 0, n: 3 });
     expect(plan.result).toEqual({ r: 3 });
+  });
+
+  it('first steps of one type and options share one encoded frame: each message equals its whole encoding', () => {
+    const options = { queue: 'q', headers: { 'x-a': 'b' }, maxRetry: 3, timeout: '1m' };
+    const payloads = [{ a: 1, s: 'é"\n\u0000' }, 'text', 0, null, [1, { b: [] }], { toJSON: () => 'j' }];
+    const plan = compilePlan(group(...payloads.map((p) => task('t', p, options))), json, NOW);
+    for (const node of plan.nodes) {
+      const whole = encodeMessage(
+        stepMessage({
+          type: 't',
+          payload: node.payload,
+          options: node.options,
+          previous: undefined,
+          workflowRetentionMs: 0,
+          member: true,
+          now: NOW,
+        }),
+      );
+      expect(node.message!.encoded).toBe(whole);
+      expect(decodeMessage(node.message!.encoded).payload).toEqual(JSON.parse(JSON.stringify(node.payload)));
+    }
+    // A unique step is encoded whole, with its own digest.
+    const unique = compilePlan(
+      group(task('u', { n: 1 }, { unique: '1h' }), task('u', { n: 2 }, { unique: '1h' })),
+      json,
+      NOW,
+    );
+    const digests = unique.nodes.map((n) => decodeMessage(n.message!.encoded).uniqueDigest);
+    expect(new Set(digests).size).toBe(2);
   });
 
   it('a group of chains is not a run: the array of each chain’s last result', () => {

@@ -19,8 +19,9 @@ export class RedisProducerOps implements ProducerOps {
   }
 
   /**
-   * Enqueues tasks of one queue; batches larger than {@link MAX_SCRIPT_BATCH} become several script calls sent in one
-   * pipeline (one round trip).
+   * Enqueues tasks of one queue; batches larger than {@link MAX_SCRIPT_BATCH} become several script calls, each
+   * written as soon as it is encoded (Redis starts on the first while the next is encoded, and workers on its tasks),
+   * with a turn of the event loop between them so a process that also works is not stalled by a long batch.
    */
   enqueue(queue: string, items: EnqueueItem[], now: number): Promise<EnqueueOutcome[]> {
     return withDiagnosis(this.ctx, queue, () => this.enqueueBatch(queue, items, now));
@@ -29,16 +30,19 @@ export class RedisProducerOps implements ProducerOps {
   private async enqueueBatch(queue: string, items: EnqueueItem[], now: number): Promise<EnqueueOutcome[]> {
     const k = this.ctx.keys(queue);
     if (items.length <= MAX_SCRIPT_BATCH) return this.ctx.scripts.run(enqueueScript, { k, items, now });
-    const pipeline = this.ctx.client.pipeline();
+    const slices: Promise<EnqueueOutcome[]>[] = [];
     for (let start = 0; start < items.length; start += MAX_SCRIPT_BATCH) {
-      this.ctx.scripts.queue(pipeline, enqueueScript, { k, items: items.slice(start, start + MAX_SCRIPT_BATCH), now });
+      if (start > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      const slice = this.ctx.scripts.run(enqueueScript, {
+        k,
+        items: items.slice(start, start + MAX_SCRIPT_BATCH),
+        now,
+      });
+      // Settled later with the others; a failure must not go unhandled meanwhile.
+      slice.catch(() => undefined);
+      slices.push(slice);
     }
-    const codes: EnqueueOutcome[] = [];
-    for (const [err, reply] of (await pipeline.exec()) ?? []) {
-      if (err) throw err;
-      codes.push(...enqueueScript.decode(reply));
-    }
-    return codes;
+    return (await Promise.all(slices)).flat();
   }
 
   task(queue: string, id: string): Promise<StoredTask | undefined> {
